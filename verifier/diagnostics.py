@@ -1,0 +1,129 @@
+"""One diagnostic record, a registry of codes, and one renderer (compiler style or JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range, 1-based lines and columns; end column is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @staticmethod
+    def point(line: int, column: int) -> Span:
+        return Span(line, column, line, column + 1)
+
+    def to(self, other: Span) -> Span:
+        """The span covering both."""
+        return Span(self.line, self.column, other.end_line, other.end_column)
+
+
+NOWHERE = Span(1, 1, 1, 1)
+
+# The stable codes. Adding one here is part of the contract (docs/diagnostics.md lists them).
+CODES: dict[str, str] = {
+    "syntax": "the text does not parse",
+    "unknown-name": "a name that is not declared",
+    "duplicate": "a name declared twice",
+    "type-mismatch": "an expression of the wrong type",
+    "out-of-range": "a constant value outside its declared range",
+    "bad-range": "an empty or non-constant range",
+    "not-constant": "an expression that must be constant is not",
+    "assigned-twice": "a variable assigned twice in one transition",
+    "missing-initial": "a state variable without an initial value",
+    "constant-guard": "a guard that is always true or always false",
+    "bad-const-override": "a --const override that does not apply",
+    "too-large": "a domain too large to enumerate",
+    "dead-transition": "an action or event that never fires",
+    "io": "a file that cannot be read",
+    "empty": "a path with no specs",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A message about a spec, located by a span."""
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span = NOWHERE
+    help: str | None = None
+    path: str = "<input>"
+
+    def sort_key(self) -> tuple[str, Span, str]:
+        return (self.path, self.span, self.code)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+        }
+        if self.help:
+            out["help"] = self.help
+        return out
+
+
+class SpecError(Exception):
+    """Raised by a stage that cannot go on; carries every diagnostic collected so far."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("; ".join(d.message for d in self.diagnostics))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics for one file."""
+
+    path: str
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.items.append(Diagnostic(code, "error", message, span, help, self.path))
+
+    def warning(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.items.append(Diagnostic(code, "warning", message, span, help, self.path))
+
+    @property
+    def failed(self) -> bool:
+        return has_errors(self.items)
+
+
+def render(diag: Diagnostic, source: str | None) -> str:
+    """Compiler-style text: location, code, message, the source line with a caret, help."""
+    sp = diag.span
+    head = f"{diag.path}:{sp.line}:{sp.column}: {diag.severity}[{diag.code}]: {diag.message}"
+    lines = [head]
+    text_lines = source.splitlines() if source is not None else []
+    if 1 <= sp.line <= len(text_lines):
+        text = text_lines[sp.line - 1].replace("\t", " ")
+        gutter = " " * len(str(sp.line))
+        end = sp.end_column if sp.end_line == sp.line else len(text) + 1
+        width = max(1, end - sp.column)
+        lines.append(f"{gutter} |")
+        lines.append(f"{sp.line} | {text}")
+        lines.append(f"{gutter} | {' ' * (sp.column - 1)}{'^' * width}")
+        if diag.help:
+            lines.append(f"{gutter} = help: {diag.help}")
+    elif diag.help:
+        lines.append(f"  = help: {diag.help}")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""File to IR in one call: read, parse, lower. Every failure is a list of diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from verifier import ir
+from verifier.diagnostics import Diagnostic, Span, SpecError
+from verifier.lower import lower_spec_with_warnings
+from verifier.parser import parse_spec
+
+
+@dataclass
+class Loaded:
+    """A lowered model with the warnings lowering produced, or only diagnostics."""
+
+    path: str
+    source: str
+    model: ir.Model | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None = None) -> Loaded:
+    """Parse and lower `.cap` text."""
+    try:
+        spec = parse_spec(text, path)
+        model, warnings = lower_spec_with_warnings(spec, consts)
+    except SpecError as err:
+        return Loaded(path, text, None, list(err.diagnostics))
+    except RecursionError:
+        diag = Diagnostic(
+            "syntax",
+            "error",
+            "the spec nests too deeply to process",
+            Span(1, 1, 1, 1),
+            "split deeply nested expressions",
+            path,
+        )
+        return Loaded(path, text, None, [diag])
+    return Loaded(path, text, model, warnings)
+
+
+def load_file(path: str, consts: Mapping[str, int] | None = None) -> Loaded:
+    """Read, parse and lower a `.cap` file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        diag = Diagnostic(
+            "io", "error", f"cannot read `{path}`: {reason}", Span(1, 1, 1, 1), None, path
+        )
+        return Loaded(path, "", None, [diag])
+    return load_text(text, path, consts)
+
+
+def load_model(path: str, consts: Mapping[str, int] | None = None) -> ir.Model:
+    """Like load_file, but raise SpecError instead of returning diagnostics (for tests, tools)."""
+    loaded = load_file(path, consts)
+    if loaded.model is None:
+        raise SpecError(loaded.diagnostics)
+    return loaded.model

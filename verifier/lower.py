@@ -1,0 +1,732 @@
+"""AST to IR: name resolution, type checking, constant evaluation, slot layout.
+
+Every problem becomes a diagnostic; lowering goes on after an error so that one run reports
+all of them. `lower_spec` raises `SpecError` if any error was found.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from verifier import ir
+from verifier import syntax as s
+from verifier.diagnostics import Diagnostic, DiagnosticSink, Span, SpecError
+from verifier.evaluate import EvalError, eval_expr
+from verifier.types import describe, join_types, same_kind
+
+MAX_ENUMERATION = 1_000_000  # cap on initial states / parameter tuples enumerated at lowering
+BUILTINS = ("min", "max", "abs", "size")
+
+
+class _Poison(Exception):
+    """An expression already reported as wrong; its parents stay quiet."""
+
+
+@dataclass
+class _Def:
+    decl: s.DefDecl
+    params: tuple[tuple[str, ir.Type], ...]
+
+
+@dataclass
+class _Scope:
+    """Names bound inside an expression: parameters, quantifier variables, def arguments."""
+
+    names: dict[str, ir.Expr] = field(default_factory=dict)
+
+    def bind(self, name: str, value: ir.Expr) -> _Scope:
+        return _Scope({**self.names, name: value})
+
+
+@dataclass
+class _Target:
+    var: ir.StateVar
+    indices: tuple[ir.Expr, ...]
+    span: Span
+
+    @property
+    def key(self) -> tuple[str, tuple[ir.Expr, ...]]:
+        return (self.var.name, self.indices)
+
+
+class Lowerer:
+    """Lowers one spec. Use `lower_spec`."""
+
+    def __init__(self, spec: s.Spec, overrides: Mapping[str, int]) -> None:
+        self.spec = spec
+        self.sink = DiagnosticSink(spec.path)
+        self.overrides = dict(overrides)
+        self.consts: dict[str, int] = {}
+        self.types: dict[str, ir.Type] = {}
+        self.members: dict[str, list[ir.EnumType]] = {}
+        self.defs: dict[str, _Def] = {}
+        self.vars: dict[str, ir.StateVar] = {}
+        self.slots: list[ir.Slot] = []
+        self.declared: dict[str, Span] = {}
+        self.expanding: list[str] = []
+        self.quant_counter = itertools.count()
+        self.source_lines = spec.source.splitlines()
+
+    # ---- entry
+    def run(self) -> ir.Model:
+        decls = self.spec.decls
+        for d in decls:
+            self._declare_early(d)
+        for name in self.overrides:
+            if name not in self.consts:
+                self.sink.error(
+                    "bad-const-override",
+                    f"`--const {name}` names no constant of this spec",
+                    Span(1, 1, 1, 1),
+                    self._suggest(name, self.consts) or "declare it with `const`",
+                )
+        init: list[ir.Expr] = []
+        transitions: list[ir.Transition] = []
+        properties: list[ir.Property] = []
+        final: ir.Expr | None = None
+        for d in decls:
+            match d:
+                case s.InitDecl():
+                    init.extend(self._bool_expr(d.cond, _Scope()))
+                case s.TransitionDecl():
+                    t = self._transition(d)
+                    if t is not None:
+                        transitions.append(t)
+                case s.PropertyDecl():
+                    properties.extend(self._property(d))
+                case s.FinalDecl():
+                    if final is not None:
+                        self.sink.error("duplicate", "`final when` is declared twice", d.span)
+                    final = next(iter(self._bool_expr(d.cond, _Scope())), None)
+        if self.sink.failed:
+            raise SpecError(self.sink.items)
+        header = self.spec.header
+        return ir.Model(
+            name=header.name.name if header else _stem(self.spec.path),
+            doc=header.doc if header else None,
+            consts=tuple(self.consts.items()),
+            vars=tuple(self.vars.values()),
+            slots=tuple(self.slots),
+            init=tuple(init),
+            transitions=tuple(transitions),
+            properties=tuple(properties),
+            final=final,
+            source=self.spec.source,
+            path=self.spec.path,
+        )
+
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.sink.items if d.severity != "error"]
+
+    # ---- declarations that introduce names (in order)
+    def _declare(self, ident: s.Ident, kind: str) -> bool:
+        if ident.name in self.declared:
+            first = self.declared[ident.name]
+            self.sink.error(
+                "duplicate",
+                f"`{ident.name}` is declared twice",
+                ident.span,
+                f"the first declaration is on line {first.line}",
+            )
+            return False
+        if ident.name in BUILTINS:
+            self.sink.error(
+                "duplicate",
+                f"`{ident.name}` is a built-in function and cannot be a {kind}",
+                ident.span,
+            )
+            return False
+        self.declared[ident.name] = ident.span
+        return True
+
+    def _declare_early(self, d: s.Decl) -> None:
+        match d:
+            case s.ConstDecl():
+                self._const(d)
+            case s.EnumDecl():
+                if self._declare(d.name, "enum"):
+                    self.types[d.name.name] = self._enum(d.name.name, d.members)
+            case s.TypeDecl():
+                if self._declare(d.name, "type"):
+                    t = self._type(d.type)
+                    if t is not None:
+                        self.types[d.name.name] = t
+            case s.DefDecl():
+                if self._declare(d.name, "definition"):
+                    params = self._params(d.params)
+                    self.defs[d.name.name] = _Def(d, tuple((p.name, p.type) for p in params))
+            case s.StateBlock():
+                for v in d.vars:
+                    self._state_var(v)
+            case s.TransitionDecl():
+                self._declare(d.name, d.kind)
+            case s.PropertyDecl():
+                self._declare(d.name, d.kind)
+
+    def _const(self, d: s.ConstDecl) -> None:
+        if not self._declare(d.name, "constant"):
+            return
+        if d.name.name in self.overrides:
+            self.consts[d.name.name] = self.overrides[d.name.name]
+            return
+        value = self._constant_int(d.value, "a constant's value")
+        if value is not None:
+            self.consts[d.name.name] = value
+
+    def _enum(self, name: str, members: tuple[s.Ident, ...]) -> ir.EnumType:
+        seen: dict[str, Span] = {}
+        for m in members:
+            if m.name in seen:
+                self.sink.error("duplicate", f"enum member `{m.name}` is listed twice", m.span)
+            seen[m.name] = m.span
+        enum = ir.EnumType(name, tuple(seen))
+        for member in enum.members:
+            self.members.setdefault(member, []).append(enum)
+        return enum
+
+    def _state_var(self, v: s.VarDecl) -> None:
+        if not self._declare(v.name, "state variable"):
+            return
+        t = self._type(v.type, name=v.name.name)
+        if t is None:
+            return
+        if isinstance(t, ir.ArrayType) and t.width > 4096:
+            self.sink.error(
+                "too-large",
+                f"array `{v.name.name}` has {t.width} slots",
+                v.span,
+                "arrays are limited to 4096 elements",
+            )
+            return
+        first = len(self.slots)
+        self.slots.extend(_slots_of(v.name.name, t, ()))
+        init = self._initial(v, t)
+        self.vars[v.name.name] = ir.StateVar(v.name.name, t, first, init, v.span)
+
+    def _initial(self, v: s.VarDecl, t: ir.Type) -> tuple[int, ...] | None:
+        if v.init is None:
+            self.sink.error(
+                "missing-initial",
+                f"state variable `{v.name.name}` has no initial value",
+                v.name.span,
+                "write `= <value>`, or `= any` to start from every value of its type",
+            )
+            return (0,) * ir.slot_width(t)
+        if isinstance(v.init, s.AnyValue):
+            return None
+        return self._initial_value(v.init, t)
+
+    def _initial_value(self, e: s.Expr, t: ir.Type) -> tuple[int, ...]:
+        if isinstance(t, ir.ArrayType):
+            if isinstance(e, s.ListLit):
+                if len(e.elems) != t.length:
+                    self.sink.error(
+                        "type-mismatch",
+                        f"the list has {len(e.elems)} elements but the array has {t.length}",
+                        e.span,
+                    )
+                    return (0,) * t.width
+                return tuple(x for el in e.elems for x in self._initial_value(el, t.elem))
+            return self._initial_value(e, t.elem) * t.length
+        try:
+            lowered = self._expr(e, _Scope(), expected=t)
+        except _Poison:
+            return (0,)
+        if not self._compatible(lowered, t, e.span):
+            return (0,)
+        value = self._fold(lowered, "an initial value")
+        if value is None:
+            return (0,)
+        if isinstance(t, ir.IntType) and not t.lo <= value <= t.hi:
+            self.sink.error("out-of-range", f"initial value {value} is outside {t}", e.span)
+        return (value,)
+
+    # ---- types
+    def _type(self, t: s.TypeExpr, name: str = "enum") -> ir.Type | None:
+        match t:
+            case s.BoolT():
+                return ir.BOOL
+            case s.RangeT():
+                lo = self._constant_int(t.lo, "a range bound")
+                hi = self._constant_int(t.hi, "a range bound")
+                if lo is None or hi is None:
+                    return None
+                if lo > hi:
+                    self.sink.error("bad-range", f"the range {lo}..{hi} is empty", t.span)
+                    return None
+                return ir.IntType(lo, hi)
+            case s.EnumT():
+                return self._enum(name, t.members)
+            case s.SetT():
+                elem = self._type(t.elem)
+                if elem is None:
+                    return None
+                if not isinstance(elem, ir.EnumType):
+                    self.sink.error(
+                        "type-mismatch",
+                        f"a set's elements must be an enum, not {elem}",
+                        t.elem.span,
+                        "declare `enum Name { ... }` and use `set of Name`",
+                    )
+                    return None
+                return ir.SetType(elem)
+            case s.ArrayT():
+                index = self._type(t.index)
+                elem = self._type(t.elem, name=name)
+                if index is None or elem is None:
+                    return None
+                if not isinstance(index, ir.BoolType | ir.IntType | ir.EnumType):
+                    self.sink.error(
+                        "type-mismatch",
+                        f"an array index must be a range or an enum, not {index}",
+                        t.index.span,
+                    )
+                    return None
+                return ir.ArrayType(index, elem)
+            case s.NamedT():
+                if t.name in self.types:
+                    return self.types[t.name]
+                self.sink.error(
+                    "unknown-name",
+                    f"unknown type `{t.name}`",
+                    t.span,
+                    self._suggest(t.name, self.types) or "declare it with `enum` or `type`",
+                )
+                return None
+        return None  # pragma: no cover
+
+    def _params(self, params: tuple[s.Param, ...]) -> list[ir.Param]:
+        out: list[ir.Param] = []
+        seen: set[str] = set()
+        for p in params:
+            if p.name.name in seen:
+                self.sink.error(
+                    "duplicate", f"parameter `{p.name.name}` is declared twice", p.name.span
+                )
+                continue
+            seen.add(p.name.name)
+            t = self._type(p.type)
+            if t is None:
+                continue
+            if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType):
+                self.sink.error(
+                    "type-mismatch",
+                    f"a parameter must be a bool, a range or an enum, not {t}",
+                    p.type.span,
+                )
+                continue
+            out.append(ir.Param(p.name.name, t, p.span))
+        return out
+
+    # ---- transitions
+    def _transition(self, d: s.TransitionDecl) -> ir.Transition | None:
+        params = self._params(d.params)
+        scope = _Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params})
+        guards: list[ir.Guard] = []
+        approvals: list[ir.Expr] = []
+        updates = self._block(d.body, scope, None, guards, approvals)
+        approval = _disjoin(approvals) if approvals else None
+        total = 1
+        for p in params:
+            total *= p.type.size()
+        if total > MAX_ENUMERATION:
+            self.sink.error(
+                "too-large",
+                f"`{d.name.name}` has {total} parameter combinations",
+                d.name.span,
+                f"at most {MAX_ENUMERATION} are enumerated; narrow the parameter ranges",
+            )
+        t = ir.Transition(
+            name=d.name.name,
+            kind=d.kind,
+            params=tuple(params),
+            guards=tuple(guards),
+            approval=approval,
+            updates=tuple(updates.values()),
+            doc=d.doc,
+            span=d.name.span,
+        )
+        self._check_constant_guards(t)
+        return t
+
+    def _block(
+        self,
+        body: tuple[s.Stmt, ...],
+        scope: _Scope,
+        cond: ir.Expr | None,
+        guards: list[ir.Guard],
+        approvals: list[ir.Expr],
+    ) -> dict[tuple[str, tuple[ir.Expr, ...]], ir.Update]:
+        """Lower statements; `cond` is the conjunction of enclosing `if` conditions."""
+        updates: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
+        for st in body:
+            match st:
+                case s.Guard():
+                    for g in self._bool_expr(st.cond, scope):
+                        g = g if cond is None else _implies(cond, g)
+                        guards.append(ir.Guard(g, self._text(st.cond.span), st.cond.span))
+                case s.Approval():
+                    a: ir.Expr = ir.Lit(1, ir.BOOL)
+                    if st.cond is not None:
+                        got = self._bool_expr(st.cond, scope)
+                        if not got:
+                            continue
+                        a = got[0]
+                    approvals.append(a if cond is None else _and(cond, a))
+                case s.Assign():
+                    u = self._assign(st, scope)
+                    if u is not None:
+                        self._merge(updates, {(u.name, u.indices): u}, st.span)
+                case s.If():
+                    self._if(st, scope, cond, guards, approvals, updates)
+        return updates
+
+    def _if(
+        self,
+        st: s.If,
+        scope: _Scope,
+        cond: ir.Expr | None,
+        guards: list[ir.Guard],
+        approvals: list[ir.Expr],
+        updates: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
+    ) -> None:
+        got = self._bool_expr(st.cond, scope)
+        if not got:
+            return
+        c = got[0]
+        neg = ir.Unary("not", c, ir.BOOL, c.span)
+        then = self._block(st.then, scope, c if cond is None else _and(cond, c), guards, approvals)
+        orelse = self._block(
+            st.orelse, scope, neg if cond is None else _and(cond, neg), guards, approvals
+        )
+        merged: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
+        for key in [*then, *(k for k in orelse if k not in then)]:
+            proto = then.get(key) or orelse[key]
+            current = _read_target(proto)
+            t_val = then[key].value if key in then else current
+            e_val = orelse[key].value if key in orelse else current
+            value = ir.Ite(c, t_val, e_val, join_types(t_val.type, e_val.type), st.span)
+            merged[key] = _replace_value(proto, value)
+        self._merge(updates, merged, st.span)
+
+    def _merge(
+        self,
+        into: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
+        new: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
+        span: Span,
+    ) -> None:
+        for key, u in new.items():
+            clash = key in into or any(k[0] == key[0] and (not k[1] or not key[1]) for k in into)
+            if clash:
+                self.sink.error(
+                    "assigned-twice",
+                    f"`{u.name}` is assigned twice in one transition",
+                    u.span,
+                    "assignments are simultaneous; combine them into one with `if ... then "
+                    "... else ...`",
+                )
+                continue
+            into[key] = u
+
+    def _assign(self, st: s.Assign, scope: _Scope) -> ir.Update | None:
+        target = self._target(st.target, scope)
+        if target is None:
+            return None
+        var = target.var
+        t = var.type
+        for _ in target.indices:
+            assert isinstance(t, ir.ArrayType)
+            t = t.elem
+        if isinstance(t, ir.ArrayType):
+            self.sink.error(
+                "type-mismatch",
+                f"`{var.name}` is an array; assign one element at a time",
+                st.target.span,
+                f"write `{var.name}[i] := ...`",
+            )
+            return None
+        try:
+            value = self._expr(st.value, scope, expected=t)
+        except _Poison:
+            return None
+        if not self._compatible(value, t, st.value.span):
+            return None
+        dims, strides = _layout(var.type, len(target.indices))
+        return ir.Update(
+            name=var.name,
+            base=var.slot,
+            dims=dims,
+            strides=strides,
+            indices=target.indices,
+            value=value,
+            type=t,
+            text=self._text(st.span),
+            span=st.span,
+        )
+
+    def _target(self, lv: s.LValue, scope: _Scope) -> _Target | None:
+        name = lv.var.name
+        if name not in self.vars:
+            if name in scope.names:
+                msg = f"`{name}` is a parameter, not a state variable; it cannot be assigned"
+                self.sink.error("unknown-name", msg, lv.var.span)
+            else:
+                self.sink.error(
+                    "unknown-name",
+                    f"unknown state variable `{name}`",
+                    lv.var.span,
+                    self._suggest(name, self.vars),
+                )
+            return None
+        var = self.vars[name]
+        indices = self._indices(var, lv.indices, scope, lv.span)
+        if indices is None:
+            return None
+        return _Target(var, indices, lv.span)
+
+    def _indices(
+        self, var: ir.StateVar, exprs: tuple[s.Expr, ...], scope: _Scope, span: Span
+    ) -> tuple[ir.Expr, ...] | None:
+        t = var.type
+        out: list[ir.Expr] = []
+        for e in exprs:
+            if not isinstance(t, ir.ArrayType):
+                self.sink.error(
+                    "type-mismatch", f"`{var.name}` has no more dimensions to index", e.span
+                )
+                return None
+            try:
+                idx = self._expr(e, scope, expected=t.index)
+            except _Poison:
+                return None
+            if not self._compatible(idx, t.index, e.span, what="an index"):
+                return None
+            value = _try_fold(idx)
+            if value is not None and not 0 <= ir.index_offset(t.index, value) < t.index.size():
+                self.sink.error("out-of-range", f"index {value} is outside {t.index}", e.span)
+                return None
+            out.append(idx)
+            t = t.elem
+        return tuple(out)
+
+    def _check_constant_guards(self, t: ir.Transition) -> None:
+        for g in t.guards:
+            if _reads_state(g.cond):
+                continue
+            values = set()
+            for args in _param_values(t.params, limit=4096):
+                try:
+                    values.add(bool(eval_expr(g.cond, (), args)))
+                except (EvalError, KeyError, IndexError):
+                    values.add(None)  # type: ignore[arg-type]
+            if len(values) == 1 and None not in values:
+                always = values.pop()
+                self.sink.warning(
+                    "constant-guard",
+                    f"this guard of `{t.name}` is always {'true' if always else 'false'}",
+                    g.span,
+                    "remove it" if always else f"`{t.name}` can never fire",
+                )
+
+    # ---- properties
+    def _property(self, d: s.PropertyDecl) -> list[ir.Property]:
+        got = self._bool_expr(d.cond, _Scope())
+        return [
+            ir.Property(d.name.name, d.kind, c, self._text(d.cond.span), d.doc, d.name.span)
+            for c in got
+        ]
+
+    # ---- expressions
+    def _bool_expr(self, e: s.Expr, scope: _Scope) -> list[ir.Expr]:
+        """Lower a condition; [] if it was wrong (already reported)."""
+        try:
+            lowered = self._expr(e, scope, expected=ir.BOOL)
+        except _Poison:
+            return []
+        if not isinstance(lowered.type, ir.BoolType):
+            self._mismatch("a condition", ir.BOOL, lowered, e.span)
+            return []
+        return [lowered]
+
+    def _expr(self, e: s.Expr, scope: _Scope, expected: ir.Type | None = None) -> ir.Expr:
+        from verifier.lower_expr import lower_expr
+
+        return lower_expr(self, e, scope, expected)
+
+    def _compatible(self, e: ir.Expr, t: ir.Type, span: Span, what: str = "the value") -> bool:
+        if same_kind(e.type, t):
+            return True
+        self._mismatch(what, t, e, span)
+        return False
+
+    def _mismatch(self, what: str, want: ir.Type, got: ir.Expr, span: Span) -> None:
+        self.sink.error(
+            "type-mismatch",
+            f"{what} must be {describe(want)}, but it is {describe(got.type)}",
+            span,
+        )
+
+    def _constant_int(self, e: s.Expr, what: str) -> int | None:
+        try:
+            lowered = self._expr(e, _Scope())
+        except _Poison:
+            return None
+        if not isinstance(lowered.type, ir.IntType):
+            self._mismatch(what, ir.IntType(0, 0), lowered, e.span)
+            return None
+        return self._fold(lowered, what)
+
+    def _fold(self, e: ir.Expr, what: str) -> int | None:
+        if _reads_state(e) or _has_free_locals(e):
+            self.sink.error(
+                "not-constant",
+                f"{what} must be a constant expression",
+                e.span,
+                "use numbers, constants and enum members only",
+            )
+            return None
+        try:
+            return eval_expr(e, (), {})
+        except EvalError as err:
+            self.sink.error("out-of-range", err.message, err.span)
+            return None
+
+    def _text(self, span: Span) -> str:
+        lines = self.source_lines
+        if not 1 <= span.line <= len(lines):
+            return ""
+        if span.line == span.end_line:
+            return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        parts = [lines[span.line - 1][span.column - 1 :]]
+        parts += [ln.strip() for ln in lines[span.line : span.end_line - 1]]
+        parts.append(lines[span.end_line - 1][: span.end_column - 1].strip())
+        return " ".join(p.strip() for p in parts if p.strip())
+
+    def _suggest(self, name: str, candidates: Mapping[str, object] | list[str]) -> str | None:
+        close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+        return f"did you mean `{close[0]}`?" if close else None
+
+    def fresh_quant_name(self, name: str) -> str:
+        return f"{name}#{next(self.quant_counter)}"
+
+
+# ---- helpers
+
+
+def _stem(path: str) -> str:
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return base[:-4] if base.endswith(".cap") else base
+
+
+def _slots_of(name: str, t: ir.Type, path: tuple[int, ...]) -> Iterator[ir.Slot]:
+    if isinstance(t, ir.ArrayType):
+        for v in t.index.values():
+            yield from _slots_of(name, t.elem, (*path, v))
+    else:
+        yield ir.Slot(name, path, t)
+
+
+def _layout(t: ir.Type, depth: int) -> tuple[tuple[ir.IndexType, ...], tuple[int, ...]]:
+    dims: list[ir.IndexType] = []
+    strides: list[int] = []
+    for _ in range(depth):
+        assert isinstance(t, ir.ArrayType)
+        dims.append(t.index)
+        strides.append(ir.slot_width(t.elem))
+        t = t.elem
+    return tuple(dims), tuple(strides)
+
+
+def _read_target(u: ir.Update) -> ir.Expr:
+    if not u.indices:
+        return ir.Var(u.name, u.base, u.type, u.span)
+    return ir.ArrayRead(u.name, u.base, u.dims, u.strides, u.indices, u.type, u.span)
+
+
+def _replace_value(u: ir.Update, value: ir.Expr) -> ir.Update:
+    return ir.Update(u.name, u.base, u.dims, u.strides, u.indices, value, u.type, u.text, u.span)
+
+
+def _and(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    return ir.Binary("and", a, b, ir.BOOL, b.span)
+
+
+def _implies(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    return ir.Binary("implies", a, b, ir.BOOL, b.span)
+
+
+def _disjoin(es: list[ir.Expr]) -> ir.Expr:
+    out = es[0]
+    for e in es[1:]:
+        out = ir.Binary("or", out, e, ir.BOOL, e.span)
+    return out
+
+
+def children(e: ir.Expr) -> tuple[ir.Expr, ...]:
+    match e:
+        case ir.ArrayRead(indices=idx):
+            return idx
+        case ir.Unary(arg=a):
+            return (a,)
+        case ir.Binary(left=left, right=right):
+            return (left, right)
+        case ir.Ite(cond=c, then=t, orelse=o):
+            return (c, t, o)
+        case ir.Call(args=args):
+            return args
+        case ir.Quant(body=b):
+            return (b,)
+    return ()
+
+
+def _reads_state(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Var | ir.ArrayRead):
+        return True
+    return any(_reads_state(c) for c in children(e))
+
+
+def _free_locals(e: ir.Expr) -> set[str]:
+    if isinstance(e, ir.Local):
+        return {e.name}
+    out: set[str] = set()
+    for c in children(e):
+        out |= _free_locals(c)
+    if isinstance(e, ir.Quant):
+        out.discard(e.var)
+    return out
+
+
+def _has_free_locals(e: ir.Expr) -> bool:
+    return bool(_free_locals(e))
+
+
+def _try_fold(e: ir.Expr) -> int | None:
+    if _reads_state(e) or _has_free_locals(e):
+        return None
+    try:
+        return eval_expr(e, (), {})
+    except EvalError:
+        return None
+
+
+def _param_values(params: tuple[ir.Param, ...], limit: int) -> Iterator[dict[str, int]]:
+    names = [p.name for p in params]
+    for combo in itertools.islice(itertools.product(*(p.type.values() for p in params)), limit):
+        yield dict(zip(names, combo, strict=True))
+
+
+def lower_spec(spec: s.Spec, overrides: Mapping[str, int] | None = None) -> ir.Model:
+    """Resolve and type-check a spec; raise SpecError listing every error found."""
+    model, _ = lower_spec_with_warnings(spec, overrides)
+    return model
+
+
+def lower_spec_with_warnings(
+    spec: s.Spec, overrides: Mapping[str, int] | None = None
+) -> tuple[ir.Model, list[Diagnostic]]:
+    lowerer = Lowerer(spec, overrides or {})
+    model = lowerer.run()
+    return model, lowerer.warnings()

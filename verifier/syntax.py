@@ -1,0 +1,325 @@
+"""The abstract syntax tree: what was written, with spans that equality ignores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verifier.diagnostics import NOWHERE, Span
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)
+
+
+# ---- types
+
+
+@dataclass(frozen=True)
+class BoolT:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RangeT:
+    lo: Expr
+    hi: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumT:
+    members: tuple[Ident, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetT:
+    elem: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ArrayT:
+    index: TypeExpr
+    elem: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NamedT:
+    name: str
+    span: Span = _span()
+
+
+TypeExpr = BoolT | RangeT | EnumT | SetT | ArrayT | NamedT
+
+
+# ---- expressions
+
+
+@dataclass(frozen=True)
+class Ident:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IntLit:
+    value: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Member:
+    """`Enum.member`, a qualified enum value."""
+
+    enum: str
+    member: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "not" | "-"
+    arg: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # + - * / mod == != < <= > >= and or implies in notin
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ite:
+    cond: Expr
+    then: Expr
+    orelse: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Quant:
+    kind: str  # "all" | "some" | "count"
+    var: Ident
+    domain: TypeExpr
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    func: Ident
+    args: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    base: Expr
+    index: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetLit:
+    elems: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListLit:
+    elems: tuple[Expr, ...]
+    span: Span = _span()
+
+
+Expr = (
+    IntLit
+    | BoolLit
+    | Name
+    | Member
+    | Unary
+    | Binary
+    | Ite
+    | Quant
+    | Call
+    | Index
+    | SetLit
+    | ListLit
+)
+
+
+# ---- statements
+
+
+@dataclass(frozen=True)
+class Guard:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Approval:
+    cond: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LValue:
+    var: Ident
+    indices: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: LValue
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+Stmt = Guard | Approval | Assign | If
+
+
+# ---- declarations
+
+
+@dataclass(frozen=True)
+class Param:
+    name: Ident
+    type: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Header:
+    name: Ident
+    doc: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConstDecl:
+    name: Ident
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumDecl:
+    name: Ident
+    members: tuple[Ident, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TypeDecl:
+    name: Ident
+    type: TypeExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DefDecl:
+    name: Ident
+    params: tuple[Param, ...]
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AnyValue:
+    """`= any`: every value of the type is initial."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class VarDecl:
+    name: Ident
+    type: TypeExpr
+    init: Expr | AnyValue | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StateBlock:
+    vars: tuple[VarDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InitDecl:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class TransitionDecl:
+    kind: str  # "action" | "event"
+    name: Ident
+    params: tuple[Param, ...]
+    doc: str | None
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FinalDecl:
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PropertyDecl:
+    kind: str  # "invariant" | "reachable"
+    name: Ident
+    doc: str | None
+    cond: Expr
+    span: Span = _span()
+
+
+Decl = (
+    ConstDecl
+    | EnumDecl
+    | TypeDecl
+    | DefDecl
+    | StateBlock
+    | InitDecl
+    | TransitionDecl
+    | FinalDecl
+    | PropertyDecl
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed `.cap` file."""
+
+    header: Header | None
+    decls: tuple[Decl, ...]
+    path: str = field(default="<input>", compare=False)
+    source: str = field(default="", compare=False, repr=False)
