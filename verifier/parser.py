@@ -298,7 +298,7 @@ _WORDS = {
     "INT": "a number",
     "STRING": "a quoted string",
     "COMPOP": "a comparison",
-    "ADDOP": "`+` or `-`",
+    "ADDOP": "`+`",
     "MULOP": "`*` or `/`",
     "$END": "the end of the file",
 }
