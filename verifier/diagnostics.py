@@ -28,6 +28,7 @@ class Span:
 
 
 NOWHERE = Span(1, 1, 1, 1)
+WHOLE_FILE = Span(0, 0, 0, 0)  # a diagnostic about the file as a whole (or the command line)
 
 # The stable codes. Adding one here is part of the contract (docs/diagnostics.md lists them).
 CODES: dict[str, str] = {
@@ -111,7 +112,8 @@ class DiagnosticSink:
 def render(diag: Diagnostic, source: str | None) -> str:
     """Compiler-style text: location, code, message, the source line with a caret, help."""
     sp = diag.span
-    head = f"{diag.path}:{sp.line}:{sp.column}: {diag.severity}[{diag.code}]: {diag.message}"
+    where = f"{diag.path}:{sp.line}:{sp.column}" if sp.line > 0 else diag.path
+    head = f"{where}: {diag.severity}[{diag.code}]: {diag.message}"
     lines = [head]
     text_lines = source.splitlines() if source is not None else []
     if 1 <= sp.line <= len(text_lines):

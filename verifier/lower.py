@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from verifier import ir
 from verifier import syntax as s
-from verifier.diagnostics import Diagnostic, DiagnosticSink, Span, SpecError
+from verifier.diagnostics import WHOLE_FILE, Diagnostic, DiagnosticSink, Span, SpecError
 from verifier.evaluate import EvalError, eval_expr
 from verifier.types import describe, join_types, same_kind
 
@@ -80,7 +80,7 @@ class Lowerer:
                 self.sink.error(
                     "bad-const-override",
                     f"`--const {name}` names no constant of this spec",
-                    Span(1, 1, 1, 1),
+                    WHOLE_FILE,
                     self._suggest(name, self.consts) or "declare it with `const`",
                 )
         init: list[ir.Expr] = []
