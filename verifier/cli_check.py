@@ -99,6 +99,7 @@ def check_paths(
             if live:
                 stderr.write("\r\033[K")
             result.diagnostics[:0] = loaded.diagnostics
+            result.diagnostics.sort(key=Diagnostic.sort_key)
         results.append(result)
         if fmt == "text":
             stdout.write(render_result(result, verbose) + "\n")

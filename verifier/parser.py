@@ -303,7 +303,21 @@ _WORDS = {
     "$END": "the end of the file",
 }
 
-_EXPR_START = {"NAME", "INT", "TRUE", "FALSE", "LPAR", "LBRACE", "LSQB", "MINUS", "NOT", "IF"}
+_EXPR_START = {
+    "NAME",
+    "INT",
+    "TRUE",
+    "FALSE",
+    "LPAR",
+    "LBRACE",
+    "LSQB",
+    "MINUS",
+    "NOT",
+    "IF",
+    "ALL",
+    "SOME",
+    "COUNT",
+}
 
 
 def _describe_terminal(name: str) -> str:

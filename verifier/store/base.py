@@ -1,0 +1,103 @@
+"""What every store keeps and promises."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple, Protocol
+
+
+class StoreError(Exception):
+    """The store cannot be reached or used (the guard fails closed on it)."""
+
+
+class IntegrityError(StoreError):
+    """A stored record does not match its digest or is malformed (the guard quarantines)."""
+
+
+class Record(NamedTuple):
+    """One session: state version, state tuple, revision (bumped on every write), status.
+
+    `window` is the bit history of the last outcomes (1 = denied), newest in bit 0, and
+    `seen` how many outcomes it holds; the denial-rate quarantine reads them.
+    """
+
+    version: int
+    state: tuple[int, ...]
+    rev: int
+    quarantine: str | None = None
+    window: int = 0
+    seen: int = 0
+
+
+class TokenRecord(NamedTuple):
+    """What an approval token is bound to."""
+
+    session: str
+    version: int
+    action: str
+    args: dict[str, Any]
+    args_hash: str
+    expires: float
+    decision_id: str
+
+
+class Store(Protocol):
+    """Session records with compare-and-set, and one-shot tokens."""
+
+    url: str
+    persistent: bool
+
+    def get(self, session: str) -> Record | None: ...
+
+    def create(self, session: str, record: Record) -> bool: ...
+
+    def cas(self, session: str, expected_rev: int, record: Record) -> bool: ...
+
+    def put_token(self, token: str, data: TokenRecord) -> None: ...
+
+    def take_token(self, token: str) -> TokenRecord | None: ...
+
+    def close(self) -> None: ...
+
+
+def token_key(token: str) -> str:
+    """Stores keep the SHA-256 of a token, never the token itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def encode_record(session: str, record: Record) -> str:
+    """JSON text with a digest over the session id and every field."""
+    body = [session, record.version, list(record.state), record.rev, record.quarantine]
+    body += [record.window, record.seen]
+    text = json.dumps(body, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps({"r": body, "d": digest}, separators=(",", ":"))
+
+
+def decode_record(session: str, text: str | bytes) -> Record:
+    """The record in `text`; IntegrityError if malformed, mismatched or for another session."""
+    try:
+        data = json.loads(text)
+        body = data["r"]
+        check = json.dumps(body, separators=(",", ":"))
+        ok = hashlib.sha256(check.encode("utf-8")).hexdigest() == data["d"]
+        sid, version, state, rev, quarantine, window, seen = body
+    except (ValueError, KeyError, TypeError) as err:
+        raise IntegrityError(f"the stored record of session `{session}` is malformed") from err
+    if not ok or sid != session:
+        raise IntegrityError(f"the stored record of session `{session}` does not match its digest")
+    if not (all(type(v) is int for v in state) and type(version) is int and type(rev) is int):
+        raise IntegrityError(f"the stored record of session `{session}` is malformed")
+    return Record(version, tuple(state), rev, quarantine, window, seen)
+
+
+def encode_token(data: TokenRecord) -> str:
+    return json.dumps(list(data), separators=(",", ":"), sort_keys=True)
+
+
+def decode_token(text: str | bytes) -> TokenRecord:
+    try:
+        return TokenRecord(*json.loads(text))
+    except (ValueError, TypeError) as err:
+        raise IntegrityError("a stored approval token is malformed") from err
