@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.golden import assert_golden
+from verifier import semantics as sem
 from verifier.explicit import check_explicit
 from verifier.frontend import load_model
-from verifier import semantics as sem
 from verifier.results import EXIT_CODES, CheckResult, Step, exit_code
 from verifier.values import args_to_json
 
