@@ -150,7 +150,7 @@ def test_coverage_counts_firings_and_warns_on_dead_transitions() -> None:
     r = check_explicit(model_of(text))
     assert r.coverage["never"] == 0
     assert r.coverage["inc"] == 3  # from n=0,1,2; at n=3 the step is a domain violation
-    assert r.coverage["stop"] == 2
+    assert r.coverage["stop"] == 4  # n=2,3, done or not
     assert [d.code for d in r.diagnostics] == ["dead-transition"]
 
 
