@@ -16,9 +16,14 @@ def main() -> None:
 def _register() -> None:
     # Each command lives in its own module; one line each here.
     from verifier.cli_check import check, graph
+    from verifier.cli_guard import audit, compile_cmd, keygen, replay
 
     main.add_command(check)
     main.add_command(graph)
+    main.add_command(compile_cmd)
+    main.add_command(keygen)
+    main.add_command(audit)
+    main.add_command(replay)
 
 
 _register()
