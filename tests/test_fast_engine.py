@@ -1,0 +1,114 @@
+"""The packed engine gives exactly the explicit engine's result (apart from its name and time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verifier import ir
+from verifier.explicit import check_explicit
+from verifier.fast import check_packed
+from verifier.fast.layout import layout_of
+from verifier.frontend import load_model, load_text
+from verifier.results import CheckResult
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(ROOT.glob("models/**/*.cap")) + sorted(ROOT.glob("examples/violations/*.cap"))
+
+
+def model_of(text: str) -> ir.Model:
+    loaded = load_text(text, "t.cap")
+    assert loaded.model is not None, loaded.diagnostics
+    return loaded.model
+
+
+def comparable(r: CheckResult) -> dict[str, Any]:
+    out = r.to_json()
+    del out["seconds"], out["engine"]
+    for p in out["properties"]:
+        p.pop("engine", None)
+    return out
+
+
+def assert_same(model: ir.Model, **kw: Any) -> CheckResult:
+    packed = check_packed(model, **kw)
+    assert packed is not None, "the model should pack"
+    assert packed.engine == "explicit-packed"
+    assert comparable(packed) == comparable(check_explicit(model, **kw))
+    return packed
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_same_result_as_explicit_engine_on_every_spec(spec: Path) -> None:
+    model = load_model(str(spec))
+    assert_same(model)
+    assert_same(model, deadlock=False)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_same_partial_result_when_max_states_stops_the_search(spec: Path) -> None:
+    model = load_model(str(spec))
+    for limit in (0, 1, 3, 10, 57):
+        assert_same(model, max_states=limit)
+
+
+FAULTS = """
+const N = 3
+enum Color { red, green, blue }
+state {
+  a: array[1..N] of 0..4 = [0, 1, 2]
+  i: 0..4 = 0
+  d: 0..2 = 0
+  s: set of Color = {}
+  c: Color = red
+}
+action step { when i < 4  i := i + 1 }
+action bump(k: 1..N) { when a[k] < 4 or k == 2  a[k] := a[k] + 1 }
+action peek { when i >= 1 and a[i] > 0  d := d + 1 }
+action guarded { when i == 0 or a[i] >= 0  d := 0 }
+action divide { when 12 / (d + 1) > 5  s := s + {green} }
+action modulo { when i mod (d + 1) == 1  c := if blue in s then blue else green }
+action pair(x: 1..N, y: 1..N) { when x != y  a[x] := 0  a[i] := 1 }
+action count_up { when count(k in 1..N: a[k] == 0) >= 2 and size(s) < 3  d := min(d + 1, 2) }
+final when i == 4 and d == 2
+invariant bounded: all k in 1..N: a[k] <= 4
+reachable reach: some k in 1..N: a[k] == 4 and c == green
+"""
+
+
+def test_faults_in_guards_updates_and_indices_match_reference() -> None:
+    r = assert_same(model_of(FAULTS))
+    domain = next(p for p in r.properties if p.kind == "domain")
+    assert domain.verdict == "violated"
+    assert domain.trace is not None and domain.trace.failure == domain.message
+
+
+def test_faults_match_under_every_state_limit() -> None:
+    model = model_of(FAULTS)
+    for limit in range(0, 40, 3):
+        assert_same(model, max_states=limit, deadlock=False)
+
+
+def test_multiple_initial_states_and_negative_ranges() -> None:
+    text = """
+state { a: -3..3 = any  b: bool = any  e: array[1..2] of -2..1 = [-2, 1] }
+init when a != 2
+action flip { b := not b }
+action down(k: 1..2) { when e[k] > -2  e[k] := e[k] - 1  a := max(a - 1, -3) }
+action neg { when a < 0  a := -a }
+invariant not_two: a != 2
+reachable low: e[1] == -2 and e[2] == -2 and a == -3
+"""
+    assert_same(model_of(text))
+
+
+def test_wide_state_falls_back() -> None:
+    text = """
+state { x: array[1..40] of 0..3 = 0 }
+action inc(k: 1..40) { when x[k] < 3  x[k] := x[k] + 1 }
+"""
+    model = model_of(text)
+    assert layout_of(model) is None
+    assert check_packed(model) is None

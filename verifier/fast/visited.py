@@ -1,0 +1,48 @@
+"""The visited set: sorted runs of packed states, merged like a log-structured tree.
+
+8 bytes per state. A lookup is a binary search per run (the keys arrive sorted); runs of
+similar size are merged so that there are only O(log n) of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MERGE_FACTOR = 4
+
+
+class SortedRuns:
+    """A set of uint64 keys stored as a few sorted arrays."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+        self.size = 0
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Membership of each key in `keys` (sorted ascending)."""
+        found = np.zeros(len(keys), dtype=np.bool_)
+        if not len(keys):
+            return found
+        for run in self.runs:
+            idx = np.searchsorted(run, keys)
+            np.minimum(idx, len(run) - 1, out=idx)
+            found |= run[idx] == keys
+        return found
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add sorted keys that are not members yet."""
+        if not len(keys):
+            return
+        self.runs.append(keys)
+        self.size += len(keys)
+        runs = self.runs
+        while len(runs) >= 2 and len(runs[-2]) < MERGE_FACTOR * len(runs[-1]):
+            b = runs.pop()
+            a = runs.pop()
+            merged = np.concatenate([a, b])
+            merged.sort()
+            runs.append(merged)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
