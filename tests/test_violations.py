@@ -96,6 +96,7 @@ def test_each_bug_is_absent_from_the_fixed_model() -> None:
         "email_label_bug": "email_assistant",
         "file_symlink_bug": "file_agent",
         "budget_escrow_bug": "budget_handoff",
+        "tool_pinning_bug": "tool_gateway",
     }
     for bug, fixed in pairs.items():
         assert (ROOT / "examples" / "violations" / f"{bug}.cap").exists()
