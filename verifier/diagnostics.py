@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "dead-transition": "an action or event that never fires",
     "io": "a file that cannot be read",
     "empty": "a path with no specs",
+    "engine": "an engine that cannot run on this spec",
 }
 
 

@@ -8,6 +8,7 @@ space (violations do not stop it) unless `max_states` is exceeded.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -215,7 +216,15 @@ def _search(
     model: ir.Model, max_states: int | None, progress: Progress | None, keep_edges: bool
 ) -> _Search:
     search = _Search(model, compile_model(model), max_states, progress, keep_edges)
-    search.run()
+    # The search allocates millions of tuples and no cycles; the cyclic collector would
+    # rescan them all again and again (measured: 2-3x slower at a million states).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        search.run()
+    finally:
+        if was_enabled:
+            gc.enable()
     return search
 
 

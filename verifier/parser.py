@@ -368,7 +368,7 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
         tok = err.token
         expected = set(err.expected) - {"$END"} if tok.type != "$END" else set(err.expected)
         message = f"unexpected {_token_text(tok)}; expected {_describe_expected(expected)}"
-        if str(tok) in KEYWORDS and "NAME" in err.expected:
+        if str(tok) in KEYWORDS and "NAME" in err.expected and tok.type not in _EXPR_START:
             help_text = f"`{tok}` is a keyword and cannot be used as a name"
         elif str(tok) == "=" and expected & {"__ANON_0", "COLON_EQUAL"}:
             help_text = "use `:=` to assign"
