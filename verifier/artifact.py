@@ -92,7 +92,7 @@ def graph_json(
 ) -> dict[str, Any]:
     """The explicit verified graph: states, the count of initial ones, (src, dst, instance)."""
     return {
-        "states": [list(s) for s in states],
+        "states": [[int(v) for v in s] for s in states],  # generated code may yield bools
         "initial": initial,
         "edges": sorted([list(e) for e in edges]),
     }

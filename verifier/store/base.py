@@ -68,7 +68,7 @@ def token_key(token: str) -> str:
 
 def encode_record(session: str, record: Record) -> str:
     """JSON text with a digest over the session id and every field."""
-    body = [session, record.version, list(record.state), record.rev, record.quarantine]
+    body = [session, record.version, [int(v) for v in record.state], record.rev, record.quarantine]
     body += [record.window, record.seen]
     text = json.dumps(body, separators=(",", ":"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
