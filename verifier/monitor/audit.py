@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
+TORN = "is incomplete (a torn write)"
 
 
 class AuditError(Exception):
@@ -75,7 +76,7 @@ def verify_lines(lines: list[bytes], head: str | None = None) -> ChainReport:
     prev = GENESIS
     for n, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):
-            return ChainReport(n - 1, prev, n, "is incomplete (a torn write)")
+            return ChainReport(n - 1, prev, n, TORN)
         record, problem = _check(raw, n, prev)
         if problem is not None or record is None:
             return ChainReport(n - 1, prev, n, problem)

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from verifier import artifact as art
 from verifier.evaluate import EvalError
-from verifier.monitor.audit import AuditError, AuditIntegrityError, AuditLog, verify_file
+from verifier.monitor.audit import TORN, AuditError, AuditIntegrityError, AuditLog, verify_file
 from verifier.monitor.decision import (
     ALLOW,
     DENY,
@@ -98,13 +98,9 @@ class Guard:
         from verifier.monitor.recovery import recover
 
         try:
+            _require_intact(log.path, torn_ok=True)  # a torn tail is repaired under the lock
             with log.locked():
-                report = verify_file(log.path)
-                if not report.ok:
-                    raise GuardError(
-                        f"the audit log `{log.path}` does not verify: record {report.bad_line} "
-                        f"{report.problem}"
-                    )
+                _require_intact(log.path, torn_ok=False)
                 recover(self, log)
         except (AuditError, StoreError) as err:
             raise GuardError(str(err)) from None
@@ -377,3 +373,12 @@ def _approval_line(entry: Entry) -> int:
     cond = entry.approval
     span = getattr(cond, "span", None)
     return span.line if span is not None and span.line > 1 else entry.instance.transition.span.line
+
+
+def _require_intact(path: str, torn_ok: bool) -> None:
+    report = verify_file(path)
+    if report.ok or (torn_ok and report.problem == TORN):
+        return
+    raise GuardError(
+        f"the audit log `{path}` does not verify: record {report.bad_line} {report.problem}"
+    )
