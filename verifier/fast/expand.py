@@ -13,7 +13,7 @@ import numpy as np
 
 from verifier import ir
 from verifier.evaluate import eval_expr
-from verifier.fast.layout import SENTINEL, Layout
+from verifier.fast.layout import Layout
 from verifier.fast.step import CompiledInstance
 from verifier.fast.vector import Batch, Compiler, Node, Tables, as_fn, truth
 
@@ -87,19 +87,35 @@ def _expr_of(prog: Program, node: Node) -> ir.Expr:
     return prog.model.final
 
 
-def successor_matrix(prog: Program, b: Batch) -> tuple[np.ndarray, np.ndarray, list]:
-    """Rows x instances successors (SENTINEL where none), any-enabled per row, and errors."""
+@dataclass
+class Stream:
+    """The valid successors of a batch and their exploration-order keys (row * K + instance)."""
+
+    succ: np.ndarray  # uint64
+    order: np.ndarray  # int64
+    fired: np.ndarray  # int64[K]
+    enabled: np.ndarray  # bool[n]: some instance is enabled (or faults) in the row
+    errors: list[np.ndarray]  # per instance, the rows where it faults
+
+
+def successor_stream(prog: Program, b: Batch) -> Stream:
+    """Every instance fired over every row of the batch."""
     k_count = len(prog.instances)
-    mat = np.full((b.n, k_count), SENTINEL, dtype=np.uint64)
+    succ, order, errors = [], [], []
+    fired = np.zeros(k_count, dtype=np.int64)
     enabled = np.zeros(b.n, dtype=np.bool_)
-    errors = []
     for k, ci in enumerate(prog.instances):
         f = ci.fire(b)
         enabled |= f.enabled
+        fired[k] = len(f.valid)
         if len(f.valid):
-            mat[f.valid, k] = f.succ
+            succ.append(f.succ)
+            order.append(f.valid * k_count + k)
         errors.append(f.errors)
-    return mat, enabled, errors
+    if not succ:
+        empty = np.zeros(0, dtype=np.int64)
+        return Stream(empty.astype(np.uint64), empty, fired, enabled, errors)
+    return Stream(np.concatenate(succ), np.concatenate(order), fired, enabled, errors)
 
 
 def expand(
@@ -107,18 +123,13 @@ def expand(
 ) -> Chunk:
     """Explore every row of `words`; `open_props` maps property index -> value that hits."""
     b = prog.batch(words)
-    mat, enabled, errors = successor_matrix(prog, b)
-    k_count = mat.shape[1]
-    valid = mat != SENTINEL
-    fired = valid.sum(axis=0, dtype=np.int64)
-    flat = mat.ravel()
-    pos = np.flatnonzero(valid.ravel())
-    stream = flat[pos]
-    uniq, first, edges = _first_occurrences(prog.layout, stream, pos // k_count)
-    out = Chunk(len(words), fired, edges, uniq, pos[first] if len(first) else first)
-    out.domain = _first_error(errors)
-    if want_deadlock and not enabled.all():
-        out.deadlock = _first_deadlock(prog, b, enabled)
+    st = successor_stream(prog, b)
+    k_count = len(prog.instances)
+    uniq, first, edges = first_occurrences(prog.layout, st.succ, st.order, len(words), k_count)
+    out = Chunk(len(words), st.fired, edges, uniq, first)
+    out.domain = _first_error(st.errors)
+    if want_deadlock and not st.enabled.all():
+        out.deadlock = _first_deadlock(prog, b, st.enabled)
     for p, wanted in open_props.items():
         hit = first_match(prog, prog.props[p], b, wanted)
         if hit is not None:
@@ -126,27 +137,30 @@ def expand(
     return out
 
 
-def _first_occurrences(
-    layout: Layout, stream: np.ndarray, rows: np.ndarray
+def first_occurrences(
+    layout: Layout, succ: np.ndarray, order: np.ndarray, rows: int, k_count: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Sorted distinct values, the stream index of each one's first occurrence, distinct edges."""
-    m = len(stream)
+    """Sorted distinct successors, the smallest order key of each, and the distinct edges.
+
+    Sorting by (successor, order key) puts equal successors from one row next to each other.
+    When both fit in 64 bits that is one plain sort of combined keys; otherwise a lexsort.
+    """
+    m = len(succ)
     if m == 0:
-        return stream, np.zeros(0, dtype=np.int64), 0
-    idx_bits = max(1, (m - 1).bit_length())
+        return succ, order, 0
+    idx_bits = max(1, (rows * k_count - 1).bit_length())
     if layout.total_bits + idx_bits <= 64:
-        keys = (stream << np.uint64(idx_bits)) | np.arange(m, dtype=np.uint64)
+        keys = (succ << np.uint64(idx_bits)) | order.astype(np.uint64)
         keys.sort()
         ss = keys >> np.uint64(idx_bits)
-        perm = (keys & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+        ok = (keys & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
     else:
-        perm = np.argsort(stream, kind="stable")
-        ss = stream[perm]
+        perm = np.lexsort((order, succ))
+        ss, ok = succ[perm], order[perm]
     head = np.ones(m, dtype=np.bool_)
     np.not_equal(ss[1:], ss[:-1], out=head[1:])
-    rs = rows[perm]
-    dup = np.count_nonzero(~head[1:] & (rs[1:] == rs[:-1]))
-    return ss[head], perm[head], m - int(dup)
+    same = ~head[1:] & (ok[1:] // k_count == ok[:-1] // k_count)
+    return ss[head], ok[head], m - int(np.count_nonzero(same))
 
 
 def _first_error(errors: list[np.ndarray]) -> tuple[int, int] | None:

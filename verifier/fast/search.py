@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verifier.fast.expand import Chunk, Program, expand, successor_matrix
+from verifier.fast.expand import Chunk, Program, expand, successor_stream
 from verifier.fast.visited import SortedRuns
 
 Progress = Callable[[int, int, float], None]
-CHUNK_CELLS = 1 << 21  # rows x instances per chunk (16 MiB of successor matrix)
+CHUNK_CELLS = 1 << 21  # rows x instances per chunk
 
 
 @dataclass
@@ -135,12 +135,12 @@ class Search:
         """The first (row, instance) of `level` in exploration order whose successor is `word`."""
         frontier = self.levels[level]
         step = self.chunk_rows()
-        target = np.uint64(word)
+        k_count = len(self.prog.instances)
         for start in range(0, len(frontier), step):
             words = frontier[start : start + step]
-            mat, _, _ = successor_matrix(self.prog, self.prog.batch(words))
-            hit = np.flatnonzero(mat.ravel() == target)
+            st = successor_stream(self.prog, self.prog.batch(words))
+            hit = st.order[st.succ == np.uint64(word)]
             if len(hit):
-                row, k = divmod(int(hit[0]), mat.shape[1])
+                row, k = divmod(int(hit.min()), k_count)
                 return int(words[row]), k
         raise AssertionError("a discovered state has no parent")  # pragma: no cover

@@ -342,6 +342,8 @@ def _logic(op: str, left: Node, right: Node) -> Node:
 
 
 def _division(op: str, left: Node, right: Node) -> Node:
+    if isinstance(left, int) and isinstance(right, int) and right > 0:
+        return left // right if op == "div" else left % right
     fl, fr = as_fn(left), as_fn(right)
     func = np.floor_divide if op == "div" else np.remainder
 
