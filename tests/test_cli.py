@@ -162,3 +162,59 @@ def test_graph_refuses_large_model() -> None:
     )
     assert result.exit_code == 3
     assert "more than 100 reachable states" in result.output
+
+
+def test_itf_traces_are_written_for_counterexamples_and_witnesses(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = check_paths(
+        ["examples/violations/peterson_bug.cap"],
+        CheckOptions(),
+        {},
+        "text",
+        False,
+        out,
+        err,
+        str(tmp_path),
+    )
+    assert code == 1
+    doc = json.loads((tmp_path / "peterson_bug.mutex.itf.json").read_text())
+    assert doc["#meta"]["format"] == "ITF"
+    assert doc["vars"] == ["pc", "c", "turn"]
+    assert len(doc["states"]) == 9
+    last = doc["states"][-1]
+    assert last["#meta"] == {"index": 8, "action": "a3", "args": {"p": 1}}
+    assert last["pc"] == {"#map": [[1, "cs"], [2, "cs"]]}
+    assert last["c"] == {"#map": [[1, True], [2, True]]}
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_only() -> None:
+    out, err = io.StringIO(), _Tty()
+    code = check_paths(
+        ["benchmarks/models/fleet.cap"],
+        CheckOptions(),
+        {"N": 8, "B": 20},
+        "text",
+        False,
+        out,
+        err,
+    )
+    assert code == 0
+    assert re.search(
+        r"\rbenchmarks/models/fleet.cap: [\d,]+ states, depth \d+, [\d,]+ states/s", err.getvalue()
+    )
+    quiet = io.StringIO()
+    check_paths(
+        ["benchmarks/models/fleet.cap"],
+        CheckOptions(),
+        {"N": 7, "B": 12},
+        "text",
+        False,
+        io.StringIO(),
+        quiet,
+    )
+    assert quiet.getvalue() == ""

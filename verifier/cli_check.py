@@ -14,6 +14,7 @@ from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.engines import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.explicit import Progress
 from verifier.frontend import load_file
+from verifier.itf import trace_to_itf
 from verifier.render import render_result
 from verifier.results import CheckResult, exit_code, report_json
 
@@ -79,6 +80,7 @@ def check_paths(
     verbose: bool,
     stdout: TextIO,
     stderr: TextIO,
+    itf_dir: str | None = None,
 ) -> int:
     """Check every spec under `paths`, print the report, return the exit code."""
     files, results = find_specs(paths)
@@ -101,12 +103,33 @@ def check_paths(
             result.diagnostics[:0] = loaded.diagnostics
             result.diagnostics.sort(key=Diagnostic.sort_key)
         results.append(result)
+        if itf_dir is not None:
+            write_itf(result, itf_dir, stderr)
         if fmt == "text":
             stdout.write(render_result(result, verbose) + "\n")
             stdout.flush()
     if fmt == "json":
         stdout.write(json.dumps(report_json(results), indent=2) + "\n")
     return exit_code(results)
+
+
+def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
+    """Write `<spec>.<property>.itf.json` for every property that has a trace."""
+    if result.model is None:
+        return
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(result.path))[0]
+    for p in result.properties:
+        if p.trace is None:
+            continue
+        what = "witness" if p.verdict == "proved" else "counterexample"
+        doc = trace_to_itf(result.model, p.trace, f"{what} of {p.kind} `{p.name}`")
+        target = os.path.join(folder, f"{stem}.{p.name}.itf.json")
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2)
+        except OSError as err:
+            stderr.write(f"cannot write `{target}`: {err.strerror}\n")
 
 
 @click.command()
@@ -153,6 +176,13 @@ def check_paths(
     default=None,
     help="Write the proof certificate (SMT-LIB2) of a symbolic proof here.",
 )
+@click.option(
+    "--itf",
+    "itf_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write every counterexample and witness as an ITF trace into this folder.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also print witnesses and proved properties.")
 def check(
     paths: tuple[str, ...],
@@ -164,6 +194,7 @@ def check(
     depth: int | None,
     timeout: float | None,
     certificate: str | None,
+    itf_dir: str | None,
     verbose: bool,
 ) -> None:
     """Prove every property of the specs in PATHS (files, or folders searched for .cap).
@@ -179,7 +210,9 @@ def check(
         timeout=timeout,
         certificate=certificate,
     )
-    code = check_paths(paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr)
+    code = check_paths(
+        paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr, itf_dir
+    )
     sys.exit(code)
 
 

@@ -22,6 +22,7 @@ from verifier.results import CheckResult, PropertyResult, Step, Trace, Verdict
 
 State = tuple[int, ...]
 Progress = Callable[[int, int, float], None]  # (states, depth, seconds)
+PROGRESS_SECONDS = 0.25
 
 
 @dataclass
@@ -86,7 +87,7 @@ class _Search:
         keep = self.keep_edges
         level_end = len(states)
         started = time.perf_counter()
-        next_report = 50_000
+        next_report = started + PROGRESS_SECONDS
         limit = self.max_states
         i = 0
         while i < len(states):
@@ -130,9 +131,11 @@ class _Search:
             if limit is not None and len(states) > limit:
                 self.complete = False
                 break
-            if self.progress is not None and i >= next_report:
-                next_report += 50_000
-                self.progress(len(states), self.depth, time.perf_counter() - started)
+            if self.progress is not None and not i & 2047:
+                now = time.perf_counter()
+                if now >= next_report:
+                    next_report = now + PROGRESS_SECONDS
+                    self.progress(len(states), self.depth, now - started)
         self.generated += sum(fired)
 
     def trace(self, at: int, extra: tuple[int, str] | None = None) -> Trace:
