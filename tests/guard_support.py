@@ -75,3 +75,63 @@ def redis_server(tmp: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def drive_counter(artifact: str, store: str, audit: str | None, session: str, count: int) -> int:
+    """Propose `inc` `count` times (a worker process); returns how many were allowed."""
+    from verifier.monitor import Guard
+
+    guard = Guard.load(artifact, store=store, audit=audit)
+    s = guard.session(session)
+    allowed = 0
+    for _ in range(count):
+        d = s.propose("inc", {})
+        if d.verdict == "allow":
+            allowed += 1
+        else:
+            assert d.reason.startswith("the session advanced concurrently"), d
+    guard.close()
+    return allowed
+
+
+def drive_forever(artifact: str, store: str, audit: str, crash_after: int | None) -> None:
+    """Propose `inc` until killed; with `crash_after`, die right after the audit record of
+    that many-th commit and before its store write (the worst moment for a crash)."""
+    import os
+
+    from verifier.monitor import Guard
+    from verifier.store import open_store
+
+    real = open_store(store)
+    commits = 0
+
+    class Dying:
+        persistent = real.persistent
+        url = real.url
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def cas(self, *a: Any) -> bool:
+            nonlocal commits
+            commits += 1
+            if crash_after is not None and commits == crash_after:
+                os._exit(9)
+            return real.cas(*a)
+
+    guard = Guard.load(artifact, store=Dying(), audit=audit)  # type: ignore[arg-type]
+    s = guard.session("crash")
+    while True:
+        s.propose("inc", {})
+
+
+def committed(records: list[dict[str, Any]], session: str) -> list[dict[str, Any]]:
+    """The allow records of a session that were not aborted."""
+    aborted = {r.get("aborts") for r in records if r.get("kind") == "abort"}
+    return [
+        r
+        for r in records
+        if r.get("session") == session
+        and r.get("verdict") == "allow"
+        and r.get("decision_id") not in aborted
+    ]
