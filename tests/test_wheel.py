@@ -16,7 +16,9 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=ROOT, check=True, capture_output=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     (wheel,) = dist.glob("verifier-*.whl")
     env_dir = tmp_path / "venv"
@@ -24,7 +26,8 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
     py = env_dir / "bin" / "python"
     subprocess.run(
         [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     # The dependencies come from this environment's site-packages, appended after the fresh
     # venv's own, so `verifier` itself can only come from the wheel.
@@ -33,12 +36,18 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
     model = ROOT / "models/reference/diehard.cap"
     probe = subprocess.run(
         [str(py), "-c", "import verifier; print(verifier.__file__)"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert str(env_dir) in probe.stdout
     run = subprocess.run(
         [str(env_dir / "bin" / "verifier"), "check", "--format", "json", str(model)],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
     )
     assert run.returncode == 0, run.stderr
     assert '"states": 16' in run.stdout
