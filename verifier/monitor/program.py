@@ -118,9 +118,9 @@ class Program:
         """Whether a stored state has one in-range int per slot."""
         if not isinstance(state, tuple) or len(state) != len(self._ranges):
             return False
-        return all(
-            type(v) is int and lo <= v < hi for v, (lo, hi) in zip(state, self._ranges, strict=True)
-        )
+        # generated code may yield bools for bool slots; bool is an int subclass
+        ranges = zip(state, self._ranges, strict=True)
+        return all(isinstance(v, int) and lo <= v < hi for v, (lo, hi) in ranges)
 
     def initial_states(self) -> list[State]:
         return sem.initial_states(self.model)

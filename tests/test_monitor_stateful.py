@@ -1,0 +1,135 @@
+"""The guard agrees with the reference semantics on random models and random request streams.
+
+Random specs are generated as text (so they go through the real front end) and enforced
+without a proof: domain faults are possible and must quarantine. Each Hypothesis run picks a
+model, then interleaves proposals (in and out of domain), observations, approvals (fresh and
+stale) and releases, comparing every verdict and the state with the reference.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from verifier import artifact as art
+from verifier import semantics as sem
+from verifier.evaluate import EvalError
+from verifier.frontend import load_text
+from verifier.monitor import Guard
+from verifier.store.memory import MemoryStore
+from verifier.values import ValueError_, args_from_json, state_to_json
+
+GUARDS = ["x < 3", "x > 0", "b", "not b", "p == m0", "p != m2", "x + k <= 3", "k == 1", "true"]
+UPDATES = ["x := x + 1", "x := x - k", "x := 0", "b := not b", "p := m1", "p := m0", "x := k"]
+
+
+@st.composite
+def specs(draw) -> str:
+    lines = [
+        "enum P { m0, m1, m2 }",
+        "state {\n  x: 0..3 = 0\n  b: bool = false\n  p: P = m0\n}",
+    ]
+    for i in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["action", "action", "event"]))
+        body = [f"when {g}" for g in draw(st.lists(st.sampled_from(GUARDS), max_size=2))]
+        targets = draw(st.lists(st.sampled_from(UPDATES), max_size=2, unique_by=lambda u: u[0]))
+        if kind == "action" and draw(st.booleans()):
+            body.append(draw(st.sampled_from(["needs approval", "needs approval when b"])))
+        body += targets
+        lines.append(f"{kind} t{i}(k: 0..2) {{\n  " + "\n  ".join(body) + "\n}")
+    return "\n".join(lines) + "\n"
+
+
+class GuardMachine(RuleBasedStateMachine):
+    @initialize(text=specs())
+    def load(self, text: str) -> None:
+        loaded = load_text(text)
+        assert loaded.model is not None, loaded.diagnostics
+        self.model = loaded.model
+        fake = art.Artifact({}, self.model, "sha256:" + "0" * 64, None, None)
+        self.guard = Guard(fake, MemoryStore())
+        self.session = self.guard.session("h")
+        self.state = sem.initial_states(self.model)[0]
+        self.version = 0
+        self.quarantined = False
+        self.tokens: list[tuple[str, int, sem.Instance]] = []
+        self.last: sem.Instance | None = None
+
+    def _expect(self, name: str, args: dict, kind: str) -> str:
+        t = next(t for t in self.model.transitions if t.name == name)
+        if self.quarantined:
+            return "quarantine"
+        try:
+            inst = sem.Instance(t, args_from_json(t.params, args))
+            self.last = inst
+        except ValueError_:
+            return "deny" if kind == "action" else self._quarantine()
+        if t.kind != kind:
+            return "deny" if kind == "action" else self._quarantine()
+        if not sem.enabled(inst, self.state):
+            return "deny" if kind == "action" else self._quarantine()
+        try:
+            nxt = sem.apply(inst, self.state)
+        except EvalError:
+            return self._quarantine()
+        if kind == "action" and sem.needs_approval(inst, self.state):
+            return "escalate"
+        self.state, self.version = nxt, self.version + 1
+        return "allow"
+
+    def _quarantine(self) -> str:
+        self.quarantined = True
+        return "quarantine"
+
+    @rule(data=st.data(), k=st.integers(-1, 3), event=st.booleans())
+    def request(self, data, k: int, event: bool) -> None:
+        name = data.draw(st.sampled_from([t.name for t in self.model.transitions]))
+        kind = "event" if event else "action"
+        before = self.version
+        expected = self._expect(name, {"k": k}, kind)
+        call = self.session.observe if event else self.session.propose
+        decision = call(name, {"k": k})
+        assert decision.verdict == expected, (decision, expected)
+        if expected == "escalate":
+            assert self.last is not None
+            self.tokens.append((decision.approval_token, before, self.last))
+
+    @rule(data=st.data())
+    def approve(self, data) -> None:
+        if not self.tokens:
+            return
+        token, version, inst = self.tokens.pop(data.draw(st.integers(0, len(self.tokens) - 1)))
+        decision = self.session.approve(token, "h")
+        if self.quarantined:
+            assert decision.verdict == "quarantine"
+        elif version != self.version:
+            assert decision.reason.startswith("stale approval token"), decision
+        else:
+            assert decision.verdict == "allow", decision
+            self.state = sem.apply(inst, self.state)
+            self.version += 1
+        assert self.session.approve(token, "h").verdict != "allow"  # one-shot
+
+    @rule()
+    def release(self) -> None:
+        decision = self.guard.release("h", "root")
+        assert decision.verdict == ("allow" if self.quarantined else "deny")
+        self.quarantined = False
+
+    @invariant()
+    def same_state(self) -> None:
+        if hasattr(self, "session"):
+            seen = self.session.state()
+            assert seen["state"] == state_to_json(self.model, self.state)
+            assert seen["version"] == self.version
+            assert (seen["quarantine"] is not None) == self.quarantined
+
+
+GuardMachine.TestCase.settings = settings(
+    max_examples=100,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestGuardAgainstReference = GuardMachine.TestCase
