@@ -24,6 +24,7 @@ def _register() -> None:
     main.add_command(keygen)
     main.add_command(audit)
     main.add_command(replay)
+    main.add_command(__import__("verifier.cli_certify", fromlist=["certify"]).certify)
 
 
 _register()

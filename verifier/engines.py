@@ -33,8 +33,38 @@ def run_check(
 ) -> CheckResult:
     """Check every property of `model` with the engine the options select."""
     opts = options or CheckOptions()
-    if opts.engine in ("auto", "explicit"):
+    if opts.engine == "explicit" or (opts.engine == "auto" and _explicit_fits(model, opts)):
         return check_explicit(
             model, deadlock=opts.deadlock, max_states=opts.max_states, progress=progress
         )
-    raise EngineUnavailable(f"the `{opts.engine}` engine is not available yet")
+    from verifier.smt import check_symbolic  # z3 loads only when a symbolic engine runs
+
+    result = check_symbolic(
+        model,
+        "portfolio" if opts.engine == "auto" else opts.engine,
+        depth=opts.depth,
+        timeout=opts.timeout,
+        deadlock=opts.deadlock,
+        simple_path=opts.simple_path,
+        certificate=opts.certificate,
+    )
+    if opts.engine == "auto":
+        result.notes.insert(0, _symbolic_note(model, opts))
+    return result
+
+
+# `auto` searches explicitly up to this declared state space (2^22 ~ 4.2 million valuations of
+# the variables: seconds for the explicit engine); beyond it the symbolic portfolio runs. A
+# certificate request always goes symbolic, since only symbolic proofs have certificates.
+EXPLICIT_LIMIT = 2**22
+
+
+def _explicit_fits(model: ir.Model, opts: CheckOptions) -> bool:
+    return opts.certificate is None and model.declared_space() <= EXPLICIT_LIMIT
+
+
+def _symbolic_note(model: ir.Model, opts: CheckOptions) -> str:
+    if model.declared_space() <= EXPLICIT_LIMIT:
+        return "symbolic portfolio used, since a certificate was asked for"
+    bits = model.declared_bits()
+    return f"declared space 2^{bits:.1f} is beyond explicit search; symbolic portfolio used"

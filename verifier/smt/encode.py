@@ -10,7 +10,7 @@ yielding a state. Faults become the `domain` property instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import z3
@@ -18,7 +18,10 @@ import z3
 from verifier import ir
 from verifier.semantics import Instance, instances
 from verifier.smt.terms import (
+    INTS,
     Err,
+    Num,
+    Numbers,
     Term,
     Translator,
     Value,
@@ -38,10 +41,10 @@ State = list[Value]
 class Step:
     """The variables of one step: the selector and every transition's parameters."""
 
-    sel: z3.ArithRef
-    params: tuple[tuple[z3.ArithRef, ...], ...]
+    sel: Num
+    params: tuple[tuple[Num, ...], ...]
 
-    def flat(self) -> list[z3.ArithRef]:
+    def flat(self) -> list[Num]:
         return [self.sel, *(p for ps in self.params for p in ps)]
 
 
@@ -68,7 +71,7 @@ class Encoding:
     """Symbolic states, domains, initial states and steps for one model."""
 
     model: ir.Model
-    _count: dict[str, int] = field(default_factory=dict)
+    nums: Numbers = INTS
 
     # ---- states
 
@@ -82,17 +85,17 @@ class Encoding:
             elif isinstance(s.type, ir.SetType):
                 out.append(tuple(z3.Bool(f"{name}.{m}") for m in s.type.elem.members))
             else:
-                out.append(z3.Int(name))
+                out.append(self.nums.var(name))
         return out
 
     def step(self, tag: str) -> Step:
         """Fresh step variables (`#sel`, `#<transition>.<param>`, suffixed with `@tag`)."""
         at = f"@{tag}" if tag else ""
         params = tuple(
-            tuple(z3.Int(f"#{t.name}.{p.name}{at}") for p in t.params)
+            tuple(self.nums.var(f"#{t.name}.{p.name}{at}") for p in t.params)
             for t in self.model.transitions
         )
-        return Step(z3.Int(f"#sel{at}"), params)
+        return Step(self.nums.var(f"#sel{at}"), params)
 
     def in_range(self, s: State) -> z3.BoolRef:
         conds: list[z3.BoolRef] = []
@@ -112,13 +115,17 @@ class Encoding:
             elif isinstance(v, z3.BoolRef):
                 out.append(1 if z3.is_true(m.eval(v, True)) else 0)
             else:
-                out.append(m.eval(v, True).as_long())
+                out.append(number(m, v))
         return tuple(out)
 
     def equals(self, s: State, t: Sequence[int]) -> z3.BoolRef:
         """`s` is the concrete state `t`."""
+        n = self.nums
         return z3.And(
-            *[equal(v, literal(slot.type, x)) for slot, v, x in zip(self.model.slots, s, t)]
+            *[
+                equal(v, literal(slot.type, x, n))
+                for slot, v, x in zip(self.model.slots, s, t, strict=True)
+            ]
         )
 
     def distinct(self, s: State, t: State) -> z3.BoolRef:
@@ -128,7 +135,7 @@ class Encoding:
 
     def holds(self, e: ir.Expr, s: State) -> z3.BoolRef:
         """`e` evaluates to true without a fault."""
-        t = Translator(s, {})(e)
+        t = Translator(s, {}, self.nums)(e)
         v = as_bool(t.value)
         return v if t.err is None else z3.And(v, z3.Not(t.err))
 
@@ -139,7 +146,7 @@ class Encoding:
                 continue
             for k, x in enumerate(var.init):
                 slot = var.slot + k
-                conds.append(equal(s[slot], literal(self.model.slots[slot].type, x)))
+                conds.append(equal(s[slot], literal(self.model.slots[slot].type, x, self.nums)))
         conds.extend(self.holds(p, s) for p in self.model.init)
         return z3.And(*conds)
 
@@ -148,13 +155,14 @@ class Encoding:
 
     # ---- transitions
 
-    def firing(self, t: ir.Transition, s: State, args: Sequence[z3.ArithRef]) -> Firing:
+    def firing(self, t: ir.Transition, s: State, args: Sequence[Num]) -> Firing:
         """`t` with arguments `args` in state `s`."""
-        tr = Translator(s, {p.name: a for p, a in zip(t.params, args, strict=True)})
+        env = {p.name: a for p, a in zip(t.params, args, strict=True)}
+        tr = Translator(s, env, self.nums)
         enabled, guard_err = _guards(tr, t.guards)
         writes: list[tuple[int, z3.BoolRef, Value]] = []
         faults: list[Err] = []
-        targets: list[tuple[ir.Update, z3.ArithRef | int]] = []
+        targets: list[tuple[ir.Update, Num | int]] = []
         for u in t.updates:
             slot, idx_err = tr.slot_of(u) if u.indices else (u.base, None)
             val = tr(u.value)
@@ -195,7 +203,7 @@ class Encoding:
     def instance_firings(self, s: State) -> list[Firing]:
         """Every transition instance (concrete arguments) in state `s`."""
         return [
-            self.firing(i.transition, s, [z3.IntVal(a) for a in i.args]) for i in self.instances
+            self.firing(i.transition, s, [self.nums.val(a) for a in i.args]) for i in self.instances
         ]
 
     def deadlock_free(self, s: State) -> z3.BoolRef:
@@ -226,15 +234,13 @@ def _out_of_range(t: ir.ScalarType, v: Value) -> Err:
     return z3.Or(x < t.lo, x > t.hi)
 
 
-def _same(a: z3.ArithRef | int, b: z3.ArithRef | int) -> Err:
+def _same(a: Num | int, b: Num | int) -> Err:
     if isinstance(a, int) and isinstance(b, int):
         return z3.BoolVal(True) if a == b else None
-    return a == b  # type: ignore[return-value]
+    return a == b
 
 
-def _writes(
-    u: ir.Update, slot: z3.ArithRef | int, value: Value
-) -> list[tuple[int, z3.BoolRef, Value]]:
+def _writes(u: ir.Update, slot: Num | int, value: Value) -> list[tuple[int, z3.BoolRef, Value]]:
     if isinstance(slot, int):
         return [(slot, z3.BoolVal(True), value)]
     width = 1
@@ -245,7 +251,13 @@ def _writes(
     return [(u.base + k, slot == u.base + k, value) for k in range(width)]
 
 
-def _param_ranges(t: ir.Transition, args: Sequence[z3.ArithRef]) -> list[z3.BoolRef]:
+def number(m: z3.ModelRef, v: Num) -> int:
+    """The value of an Int or signed bit-vector term in a model."""
+    got = m.eval(v, True)
+    return got.as_signed_long() if z3.is_bv_value(got) else got.as_long()
+
+
+def _param_ranges(t: ir.Transition, args: Sequence[Num]) -> list[z3.BoolRef]:
     out = []
     for p, a in zip(t.params, args, strict=True):
         vals = p.type.values()

@@ -12,13 +12,53 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any, TypeAlias
 
 import z3
 
 from verifier import ir
 
-Value = z3.BoolRef | z3.ArithRef | tuple[z3.BoolRef, ...]
-Err = z3.BoolRef | None
+# z3 ships no type information, so these aliases document intent only.
+Num: TypeAlias = Any  # z3 Int or bit-vector term
+Value: TypeAlias = Any  # z3 Bool, Num, or a tuple of z3 Bools (a set)
+Err: TypeAlias = Any  # z3 Bool, or None when evaluation cannot fault
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """How integers are represented: mathematical Ints, or signed bit-vectors of `width` bits.
+
+    Bit-vectors are exact when `width` covers every interval the IR computed for the model's
+    expressions (see `verifier.smt.width`).
+    """
+
+    width: int | None = None
+
+    def var(self, name: str) -> Num:
+        return z3.Int(name) if self.width is None else z3.BitVec(name, self.width)
+
+    def val(self, v: int) -> Num:
+        return z3.IntVal(v) if self.width is None else z3.BitVecVal(v, self.width)
+
+    def of_bool(self, b: z3.BoolRef) -> Num:
+        return z3.If(b, self.val(1), self.val(0))
+
+    def known(self, e: z3.ExprRef) -> int | None:
+        """The value of `e` if it simplifies to a constant."""
+        e = z3.simplify(e)
+        if z3.is_int_value(e):
+            return e.as_long()
+        if z3.is_bv_value(e):
+            return e.as_signed_long()
+        return None
+
+    def floor_div(self, x: Num, y: Num) -> Num:
+        if self.width is None:
+            return x / y  # Euclidean, which is floor division for a positive divisor
+        return (x - x % y) / y  # `%` is bvsmod: the divisor's sign, so exact here
+
+
+INTS = Numbers()
 
 
 @dataclass(frozen=True)
@@ -45,8 +85,8 @@ def as_bool(v: Value) -> z3.BoolRef:
     return v
 
 
-def as_int(v: Value) -> z3.ArithRef:
-    assert isinstance(v, z3.ArithRef), v
+def as_int(v: Value) -> Num:
+    assert isinstance(v, z3.ArithRef | z3.BitVecRef), v
     return v
 
 
@@ -55,13 +95,13 @@ def as_set(v: Value) -> tuple[z3.BoolRef, ...]:
     return v
 
 
-def literal(t: ir.Type, v: int) -> Value:
+def literal(t: ir.Type, v: int, nums: Numbers = INTS) -> Value:
     """The symbolic constant for a runtime int of type `t`."""
     if isinstance(t, ir.BoolType):
         return z3.BoolVal(bool(v))
     if isinstance(t, ir.SetType):
         return tuple(z3.BoolVal(bool((v >> i) & 1)) for i in range(t.elem.size()))
-    return z3.IntVal(v)
+    return nums.val(v)
 
 
 def ite(c: z3.BoolRef, a: Value, b: Value) -> Value:
@@ -73,25 +113,23 @@ def ite(c: z3.BoolRef, a: Value, b: Value) -> Value:
 def equal(a: Value, b: Value) -> z3.BoolRef:
     if isinstance(a, tuple):
         return z3.And(*[x == y for x, y in zip(a, as_set(b), strict=True)])
-    return a == b  # type: ignore[return-value]
-
-
-def const_int(e: z3.ExprRef) -> int | None:
-    e = z3.simplify(e)
-    return e.as_long() if z3.is_int_value(e) else None
+    return a == b
 
 
 class Translator:
     """Translate IR expressions over one symbolic state and one binding of locals."""
 
-    def __init__(self, state: Sequence[Value], env: Mapping[str, z3.ArithRef]) -> None:
+    def __init__(
+        self, state: Sequence[Value], env: Mapping[str, Num], nums: Numbers = INTS
+    ) -> None:
         self.state = state
         self.env = dict(env)
+        self.nums = nums
 
     def __call__(self, e: ir.Expr) -> Term:
         match e:
             case ir.Lit(value=v, type=t):
-                return Term(literal(t, v))
+                return Term(literal(t, v, self.nums))
             case ir.Var(slot=slot):
                 return Term(self.state[slot])
             case ir.Local(name=name, type=t):
@@ -116,24 +154,25 @@ class Translator:
 
     # ---- arrays
 
-    def slot_of(self, e: ir.ArrayRead | ir.Update) -> tuple[z3.ArithRef | int, Err]:
+    def slot_of(self, e: ir.ArrayRead | ir.Update) -> tuple[Num | int, Err]:
         """The slot an indexed access touches (an int when constant) and its range fault."""
-        offset: z3.ArithRef | int = 0
+        nums = self.nums
+        offset: Num | int = 0
         errs: list[Err] = []
         for dim, stride, idx in zip(e.dims, e.strides, e.indices, strict=True):
             t = self(idx)
             errs.append(t.err)
-            value = t.value if not isinstance(idx.type, ir.BoolType) else z3.If(t.value, 1, 0)
+            value = nums.of_bool(as_bool(t.value)) if isinstance(idx.type, ir.BoolType) else t.value
             off = as_int(value) - dim.lo if isinstance(dim, ir.IntType) else as_int(value)
-            known = const_int(off)
+            known = nums.known(off)
             if known is not None and not 0 <= known < dim.size():
                 return e.base, z3.BoolVal(True)  # statically out of range: always a fault
             if known is not None:
-                off = z3.IntVal(known)
+                off = nums.val(known)
             else:
                 errs.append(z3.Or(off < 0, off >= dim.size()))
             offset = offset + stride * off
-        known = const_int(z3.IntVal(0) + offset)
+        known = nums.known(nums.val(0) + offset)
         return (e.base + known if known is not None else e.base + offset), err_or(*errs)
 
     def array_read(self, e: ir.ArrayRead) -> Term:
@@ -187,7 +226,7 @@ class Translator:
             case "div" | "mod":
                 x, y = as_int(a), as_int(b)
                 fault = err_or(err, y <= 0)
-                return Term(x / y if op == "div" else x % y, fault)
+                return Term(self.nums.floor_div(x, y) if op == "div" else x % y, fault)
         return Term(arith(op, as_int(a), as_int(b)), err)
 
     def logic(self, op: str, left: Term, right: Term) -> Term:
@@ -202,7 +241,7 @@ class Translator:
         args = [self(a) for a in e.args]
         err = err_or(*(a.err for a in args))
         if e.func == "size":
-            return Term(z3.Sum(*[z3.If(x, 1, 0) for x in as_set(args[0].value)]), err)
+            return Term(z3.Sum(*[self.nums.of_bool(x) for x in as_set(args[0].value)]), err)
         vals = [as_int(a.value) for a in args]
         if e.func == "abs":
             return Term(z3.If(vals[0] < 0, -vals[0], vals[0]), err)
@@ -212,10 +251,10 @@ class Translator:
     def quant(self, e: ir.Quant) -> Term:
         bodies = []
         for v in e.domain.values():
-            inner = Translator(self.state, {**self.env, e.var: z3.IntVal(v)})
+            inner = Translator(self.state, {**self.env, e.var: self.nums.val(v)}, self.nums)
             bodies.append(inner(e.body))
         if e.kind == "count":
-            total = z3.Sum(*[z3.If(as_bool(b.value), 1, 0) for b in bodies])
+            total = z3.Sum(*[self.nums.of_bool(as_bool(b.value)) for b in bodies])
             return Term(total, err_or(*(b.err for b in bodies)))
         # all/some stop at the first false/true body, like the reference evaluator.
         errs: list[Err] = []
@@ -229,11 +268,11 @@ class Translator:
         return Term(value, err_or(*errs))
 
 
-def _max(x: z3.ArithRef, y: z3.ArithRef) -> z3.ArithRef:
+def _max(x: Num, y: Num) -> Num:
     return z3.If(y > x, y, x)
 
 
-def arith(op: str, a: z3.ArithRef, b: z3.ArithRef) -> z3.ExprRef:
+def arith(op: str, a: Num, b: Num) -> z3.ExprRef:
     match op:
         case "lt":
             return a < b
