@@ -327,3 +327,28 @@ class Model:
 
     def declared_bits(self) -> float:
         return sum(math.log2(s.type.size()) for s in self.slots)
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct subexpressions of `e`."""
+    match e:
+        case ArrayRead(indices=idx):
+            return idx
+        case Unary(arg=a):
+            return (a,)
+        case Binary(left=left, right=right):
+            return (left, right)
+        case Ite(cond=c, then=t, orelse=o):
+            return (c, t, o)
+        case Call(args=args):
+            return args
+        case Quant(body=b):
+            return (b,)
+    return ()
+
+
+def reads_state(e: Expr) -> bool:
+    """Whether `e` reads any state variable."""
+    if isinstance(e, Var | ArrayRead):
+        return True
+    return any(reads_state(c) for c in children(e))

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier import ir
 from verifier import syntax as s
-from verifier.diagnostics import WHOLE_FILE, Diagnostic, DiagnosticSink, Span, SpecError
+from verifier.diagnostics import (
+    WHOLE_FILE,
+    Diagnostic,
+    DiagnosticSink,
+    Span,
+    SpecError,
+    too_deep,
+)
 from verifier.evaluate import EvalError, eval_expr
 from verifier.types import describe, join_types, same_kind
 
@@ -67,6 +75,8 @@ class Lowerer:
         self.slots: list[ir.Slot] = []
         self.declared: dict[str, Span] = {}
         self.expanding: list[str] = []
+        self.expanded: set[str] = set()
+        self.final_seen: Span | None = None
         self.quant_counter = itertools.count()
         self.source_lines = spec.source.splitlines()
 
@@ -74,7 +84,7 @@ class Lowerer:
     def run(self) -> ir.Model:
         decls = self.spec.decls
         for d in decls:
-            self._declare_early(d)
+            self._within_depth(d.span, self._declare_early, d)
         for name in self.overrides:
             if name not in self.consts:
                 self.sink.error(
@@ -86,21 +96,23 @@ class Lowerer:
         init: list[ir.Expr] = []
         transitions: list[ir.Transition] = []
         properties: list[ir.Property] = []
-        final: ir.Expr | None = None
-        for d in decls:
+        finals: list[ir.Expr] = []
+
+        def lower_decl(d: s.Decl) -> None:
             match d:
                 case s.InitDecl():
                     init.extend(self._bool_expr(d.cond, _Scope()))
                 case s.TransitionDecl():
-                    t = self._transition(d)
-                    if t is not None:
-                        transitions.append(t)
+                    transitions.append(self._transition(d))
                 case s.PropertyDecl():
                     properties.extend(self._property(d))
                 case s.FinalDecl():
-                    if final is not None:
-                        self.sink.error("duplicate", "`final when` is declared twice", d.span)
-                    final = next(iter(self._bool_expr(d.cond, _Scope())), None)
+                    self._final(d, finals)
+
+        for d in decls:
+            self._within_depth(d.span, lower_decl, d)
+        self._check_unused_defs()
+        final = finals[0] if finals else None
         if self.sink.failed:
             raise SpecError(self.sink.items)
         header = self.spec.header
@@ -117,6 +129,41 @@ class Lowerer:
             source=self.spec.source,
             path=self.spec.path,
         )
+
+    def _within_depth(self, span: Span, fn: Callable[[Any], object], arg: object) -> None:
+        """Run one declaration's lowering; nesting beyond the stack is a located error."""
+        try:
+            fn(arg)
+        except RecursionError:
+            self.sink.items.append(too_deep(span, self.spec.path))
+
+    def _final(self, d: s.FinalDecl, finals: list[ir.Expr]) -> None:
+        if self.final_seen is not None:
+            self.sink.error(
+                "duplicate",
+                "`final when` is declared twice",
+                d.span,
+                f"the first is on line {self.final_seen.line}; combine them with `or`",
+            )
+            return
+        self.final_seen = d.span
+        finals.extend(self._bool_expr(d.cond, _Scope()))
+
+    def _check_unused_defs(self) -> None:
+        """Report errors in definitions that no expression uses (used ones are checked inline)."""
+        for name, d in list(self.defs.items()):
+            if name not in self.expanded:
+                self._within_depth(d.decl.span, self._check_def, d)
+
+    def _check_def(self, d: _Def) -> None:
+        scope = _Scope({p: ir.Local(p, t, d.decl.span) for p, t in d.params})
+        self.expanding.append(d.decl.name.name)
+        try:
+            self._expr(d.decl.body, scope)
+        except _Poison:
+            pass
+        finally:
+            self.expanding.pop()
 
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.sink.items if d.severity != "error"]
@@ -322,7 +369,7 @@ class Lowerer:
         return out
 
     # ---- transitions
-    def _transition(self, d: s.TransitionDecl) -> ir.Transition | None:
+    def _transition(self, d: s.TransitionDecl) -> ir.Transition:
         params = self._params(d.params)
         scope = _Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params})
         guards: list[ir.Guard] = []
@@ -665,27 +712,8 @@ def _disjoin(es: list[ir.Expr]) -> ir.Expr:
     return out
 
 
-def children(e: ir.Expr) -> tuple[ir.Expr, ...]:
-    match e:
-        case ir.ArrayRead(indices=idx):
-            return idx
-        case ir.Unary(arg=a):
-            return (a,)
-        case ir.Binary(left=left, right=right):
-            return (left, right)
-        case ir.Ite(cond=c, then=t, orelse=o):
-            return (c, t, o)
-        case ir.Call(args=args):
-            return args
-        case ir.Quant(body=b):
-            return (b,)
-    return ()
-
-
-def _reads_state(e: ir.Expr) -> bool:
-    if isinstance(e, ir.Var | ir.ArrayRead):
-        return True
-    return any(_reads_state(c) for c in children(e))
+children = ir.children
+_reads_state = ir.reads_state
 
 
 def _free_locals(e: ir.Expr) -> set[str]:
