@@ -6,7 +6,9 @@ import z3
 
 from verifier.smt.bmc import Unrolling
 from verifier.smt.encode import Encoding, State
-from verifier.smt.goals import Budget, Goal, Outcome
+from verifier.smt.goals import Budget, Goal, Outcome, goals
+from verifier.smt.terms import Numbers
+from verifier.smt.width import bit_width
 
 
 def flat(s: State) -> list[z3.ExprRef]:
@@ -44,8 +46,10 @@ def run_pdr(enc: Encoding, goal: Goal, timeout: float | None) -> Outcome:
 
 
 def _counterexample(enc: Encoding, goal: Goal, budget: Budget) -> Outcome:
-    """Spacer showed a violation; BMC recovers the shortest one as a concrete path."""
-    un = Unrolling(enc, "pb")
+    """Spacer showed a violation; BMC (on bit-vectors) recovers the shortest concrete path."""
+    bv = Encoding(enc.model, Numbers(bit_width(enc.model)))
+    goal = next(g for g in goals(bv, deadlock=True) if g.name == goal.name)
+    un = Unrolling(bv, "pb")
     while not budget.expired():
         res, path = un.check([z3.Not(goal.good(un.states[-1]))], budget, want_path=True)
         if res == z3.sat:

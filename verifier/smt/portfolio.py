@@ -1,7 +1,8 @@
-"""The symbolic portfolio: PDR and k-induction race in separate processes, goal by goal.
+"""The symbolic portfolio: for each goal, PDR and k-induction race in separate processes.
 
-Each worker reports a goal as soon as it decides it; the first conclusive outcome for a goal
-wins and the result says which engine decided. With one core the engines run in turn.
+The first conclusive outcome wins (the result says which engine decided), and the loser is
+stopped at once, so one engine stuck on a goal never holds up the others. With one core the
+engines take turns instead.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import time
 from typing import Any
 
 from verifier import ir
@@ -21,21 +21,18 @@ PORTFOLIO = ("pdr", "kind")
 def _worker(
     model: ir.Model,
     engine: str,
+    goal: int,
     depth: int | None,
     timeout: float | None,
     deadlock: bool,
-    decided: Any,
     out: Any,
 ) -> None:
     from verifier.smt import run_engine
 
-    for i in range(len(decided)):
-        if decided[i]:
-            continue  # the other engine was faster
-        for index, outcome in run_engine(
-            model, engine, depth=depth, timeout=timeout, deadlock=deadlock, only=[i]
-        ):
-            out.put((engine, index, outcome))
+    [(_, outcome)] = run_engine(
+        model, engine, depth=depth, timeout=timeout, deadlock=deadlock, only=[goal]
+    )
+    out.put(outcome)
 
 
 def _goal_count(model: ir.Model, deadlock: bool) -> int:
@@ -51,44 +48,39 @@ def run_portfolio(
         return _sequential(model, n, depth, timeout, deadlock)
     # fork: no re-import of the caller's main module, and workers start in milliseconds.
     ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    return [_race(ctx, model, i, depth, timeout, deadlock) for i in range(n)]
+
+
+def _race(
+    ctx: Any, model: ir.Model, goal: int, depth: int | None, timeout: float | None, deadlock: bool
+) -> Outcome:
     results: Any = ctx.Queue()
-    decided: Any = ctx.Array("b", n, lock=False)
     procs = [
         ctx.Process(
-            target=_worker,
-            args=(model, e, depth, timeout, deadlock, decided, results),
-            daemon=True,
+            target=_worker, args=(model, e, goal, depth, timeout, deadlock, results), daemon=True
         )
         for e in PORTFOLIO
     ]
     for p in procs:
         p.start()
+    tried: list[Outcome] = []
     try:
-        return _collect(n, procs, results, decided)
+        while len(tried) < len(procs):
+            try:
+                outcome = results.get(timeout=0.05)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    break  # a worker died without reporting (killed, out of memory)
+                continue
+            if outcome.status != "unknown":
+                return outcome
+            tried.append(outcome)
     finally:
         for p in procs:
             if p.is_alive():
                 p.terminate()
             p.join()
-
-
-def _collect(n: int, procs: list[Any], results: Any, decided: Any) -> list[Outcome]:
-    won: dict[int, Outcome] = {}
-    tried: dict[int, list[Outcome]] = {i: [] for i in range(n)}
-    while len(won) < n:
-        try:
-            _engine, index, outcome = results.get(timeout=0.1)
-        except queue.Empty:
-            if not any(p.is_alive() for p in procs):
-                time.sleep(0.1)  # let the feeder threads of exited workers flush
-                if results.empty():
-                    break
-            continue
-        tried[index].append(outcome)
-        if outcome.status != "unknown" and index not in won:
-            won[index] = outcome
-            decided[index] = 1
-    return [won.get(i) or _undecided(tried[i]) for i in range(n)]
+    return _undecided(tried)
 
 
 def _undecided(tried: list[Outcome]) -> Outcome:
