@@ -69,6 +69,7 @@ class Guard:
         self.denial_limit = denial_limit
         self.clock = clock
         self._graph = artifact.graph_states
+        self._persistent = store.persistent
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(6)
         self._initial = self.program.initial_states()
@@ -179,9 +180,10 @@ class Guard:
         return None
 
     def _evaluate(self, rec: Record, kind: str, entry: Entry | Refusal) -> Outcome:
-        problem = self.problem(rec)
-        if problem is not None:
-            return Outcome(QUARANTINE, problem, None, self._quarantine_record(rec, problem))
+        if self._persistent:
+            problem = self.problem(rec)
+            if problem is not None:
+                return Outcome(QUARANTINE, problem, None, self._quarantine_record(rec, problem))
         if rec.quarantine is not None:
             return Outcome(QUARANTINE, f"the session is quarantined: {rec.quarantine}")
         if isinstance(entry, Refusal):
@@ -202,6 +204,8 @@ class Guard:
         if self._graph is not None and nxt not in self._graph:
             reason = "integrity failure: the successor is not in the verified graph"
             return Outcome(QUARANTINE, reason, None, self._quarantine_record(rec, reason))
+        if self.denial_limit is None:
+            return Outcome(ALLOW, None, None, Record(rec.version + 1, nxt, rec.rev + 1))
         window, seen = self._window(rec, kind, denied=False)
         return Outcome(
             ALLOW, None, None, Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen)

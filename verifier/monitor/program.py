@@ -63,6 +63,7 @@ class Program:
             self._index[(t.name, inst.args)] = entry
         self._transitions = {t.name: t for t in model.transitions}
         self._cache: dict[Any, Entry] = {}
+        self._reasons: dict[tuple[int, State], Refusal] = {}
         self._ranges = [(s.type.values().start, s.type.values().stop) for s in model.slots]
 
     def lookup(self, kind: str, name: Any, args: Any) -> Entry | Refusal:
@@ -104,7 +105,16 @@ class Program:
         return self.lookup(t.kind if t else "action", name, args)
 
     def why_not(self, entry: Entry, state: State) -> Refusal:
-        """The first false guard of a disabled instance, with its spec line."""
+        """The first false guard of a disabled instance, with its spec line (memoized)."""
+        key = (entry.position, state)
+        hit = self._reasons.get(key)
+        if hit is None:
+            hit = self._why_not(entry, state)
+            if len(self._reasons) < CACHE_LIMIT:
+                self._reasons[key] = hit
+        return hit
+
+    def _why_not(self, entry: Entry, state: State) -> Refusal:
         guard = sem.failed_guard(entry.instance, state)
         if guard is None:  # pragma: no cover - only called when the step returned None
             return Refusal(f"`{entry.name}` is not enabled")
