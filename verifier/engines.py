@@ -37,6 +37,11 @@ def run_check(
         return check_explicit(
             model, deadlock=opts.deadlock, max_states=opts.max_states, progress=progress
         )
+    if opts.engine == "auto" and opts.certificate is None:
+        probe = check_explicit(model, deadlock=opts.deadlock, max_states=EXPLICIT_PROBE)
+        if probe.complete:
+            probe.notes.append(_probe_note(model))
+            return probe
     from verifier.smt import check_symbolic  # z3 loads only when a symbolic engine runs
 
     result = check_symbolic(
@@ -54,9 +59,17 @@ def run_check(
 
 
 # `auto` searches explicitly up to this declared state space (2^22 ~ 4.2 million valuations of
-# the variables: seconds for the explicit engine); beyond it the symbolic portfolio runs. A
-# certificate request always goes symbolic, since only symbolic proofs have certificates.
+# the variables: seconds for the explicit engine). Beyond it, a probe explores at most
+# EXPLICIT_PROBE states (about a second); only if the reachable space is larger does the
+# symbolic portfolio run. A certificate request always goes symbolic, since only symbolic
+# proofs have certificates.
 EXPLICIT_LIMIT = 2**22
+EXPLICIT_PROBE = 100_000
+
+
+def _probe_note(model: ir.Model) -> str:
+    bits = model.declared_bits()
+    return f"declared space 2^{bits:.1f}, but the reachable space was small enough to search"
 
 
 def _explicit_fits(model: ir.Model, opts: CheckOptions) -> bool:
