@@ -239,7 +239,7 @@ def test_tampered_stored_state_quarantines(counter, tmp_path):
     )
 
     def forged(data):  # a consistent digest, but a state outside the declared domain
-        return encode_record("x", Record(1, (99999,), 1))
+        return encode_record("x", Record(1, (99999,), 1, program=guard.program_id))
 
     _edit_sqlite(path, forged)
     d = guard.session("x").propose("inc", {})
@@ -253,3 +253,25 @@ def test_tampered_stored_state_quarantines(counter, tmp_path):
     )
     assert guard.release("x", "root", reset=True).verdict == "allow"
     assert guard.session("x").state()["state"] == {"n": 0}
+
+
+def test_a_session_from_another_policy_is_quarantined(counter, tmp_path):
+    variant = tmp_path / "variant.cap"
+    variant.write_text(COUNTER.read_text().replace("5000", "4000"))
+    other = str(write_artifact(variant, tmp_path / "variant.json"))
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    old = Guard.load(counter, store=store)
+    assert old.session("x").propose("inc", {}).verdict == "allow"
+    new = Guard.load(other, store=store)  # same state layout, different program
+    assert new.program_id != old.program_id
+    d = new.session("x").propose("inc", {})
+    assert (d.verdict, d.reason) == (
+        "quarantine",
+        "integrity failure: the session was created under another policy",
+    )
+    assert new.release("x", "root").reason == (
+        "the session was created under another policy; release with reset"
+    )
+    assert new.release("x", "root", reset=True).verdict == "allow"
+    assert new.session("x").propose("inc", {}).verdict == "allow"
+    assert new.session("x").state()["state"] == {"n": 1}

@@ -9,6 +9,7 @@ the record is written first (a write-ahead entry), then the store is updated by 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import secrets
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from verifier import artifact as art
+from verifier import ir, ir_json
 from verifier.evaluate import EvalError
 from verifier.monitor.audit import TORN, AuditError, AuditIntegrityError, AuditLog, verify_file
 from verifier.monitor.decision import (
@@ -70,6 +72,7 @@ class Guard:
         self.clock = clock
         self._graph = artifact.graph_states
         self._persistent = store.persistent
+        self.program_id = program_id(artifact.model)
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(6)
         self._initial = self.program.initial_states()
@@ -160,7 +163,7 @@ class Guard:
         if rec is None:
             if initial is None:
                 raise GuardError(f"session `{sid}` has no initial state; give one")
-            self.store.create(sid, Record(0, initial, 0))
+            self.store.create(sid, Record(0, initial, 0, program=self.program_id))
             rec = self.store.get(sid)
             if rec is None:
                 raise StoreError(f"session `{sid}` could not be created")
@@ -186,6 +189,9 @@ class Guard:
                 return Outcome(QUARANTINE, problem, None, self._quarantine_record(rec, problem))
         if rec.quarantine is not None:
             return Outcome(QUARANTINE, f"the session is quarantined: {rec.quarantine}")
+        if rec.program != self.program_id:
+            reason = "integrity failure: the session was created under another policy"
+            return Outcome(QUARANTINE, reason, None, self._quarantine_record(rec, reason))
         if isinstance(entry, Refusal):
             return self._refuse(rec, kind, entry.reason, entry.line)
         try:
@@ -205,10 +211,18 @@ class Guard:
             reason = "integrity failure: the successor is not in the verified graph"
             return Outcome(QUARANTINE, reason, None, self._quarantine_record(rec, reason))
         if self.denial_limit is None:
-            return Outcome(ALLOW, None, None, Record(rec.version + 1, nxt, rec.rev + 1))
+            return Outcome(
+                ALLOW,
+                None,
+                None,
+                Record(rec.version + 1, nxt, rec.rev + 1, None, 0, 0, rec.program),
+            )
         window, seen = self._window(rec, kind, denied=False)
         return Outcome(
-            ALLOW, None, None, Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen)
+            ALLOW,
+            None,
+            None,
+            Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen, rec.program),
         )
 
     def _refuse(self, rec: Record, kind: str, reason: str, line: int | None) -> Outcome:
@@ -386,3 +400,9 @@ def _require_intact(path: str, torn_ok: bool) -> None:
     raise GuardError(
         f"the audit log `{path}` does not verify: record {report.bad_line} {report.problem}"
     )
+
+
+def program_id(model: ir.Model) -> str:
+    """A short id of the enforced program; session records are valid only under it."""
+    text = ir_json.canonical(ir_json.model_to_json(model))
+    return hashlib.sha256(text).hexdigest()[:16]

@@ -58,7 +58,7 @@ def _redo(guard: Guard, rec: Record, r: dict[str, Any]) -> Record | None:
     if r.get("version_after") == rec.version:
         return rec._replace(rev=rec.rev + 1, quarantine=quarantine)
     if r.get("kind") == "release":
-        return Record(rec.version + 1, guard._initial[0], rec.rev + 1, None, 0, 0)
+        return Record(rec.version + 1, guard._initial[0], rec.rev + 1, None, 0, 0, guard.program_id)
     args = r.get("args")
     if not isinstance(args, dict):
         return None
@@ -66,4 +66,4 @@ def _redo(guard: Guard, rec: Record, r: dict[str, Any]) -> Record | None:
     nxt = entry.fire(rec.state) if isinstance(entry, Entry) else None
     if nxt is None:
         return None
-    return Record(rec.version + 1, nxt, rec.rev + 1, quarantine, rec.window, rec.seen)
+    return rec._replace(version=rec.version + 1, state=nxt, rev=rec.rev + 1, quarantine=quarantine)

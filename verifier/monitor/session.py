@@ -103,7 +103,10 @@ def _commit_approved(
             sid, "approve", name, args, entry, rec, Outcome(DENY, why.reason, why.line), extra
         )
     out = Outcome(
-        ALLOW, None, None, Record(rec.version + 1, nxt, rec.rev + 1, None, rec.window, rec.seen)
+        ALLOW,
+        None,
+        None,
+        rec._replace(version=rec.version + 1, state=nxt, rev=rec.rev + 1, quarantine=None),
     )
     decision = guard._commit(sid, "approve", name, args, entry, rec, out, extra)
     if decision is None:
@@ -135,49 +138,35 @@ def release(guard: Guard, sid: str, admin: str, reset: bool) -> Decision:
 
     def run() -> Decision:
         rec = guard.store.get(sid)
-        if rec is None:
-            return guard._emit(
-                sid,
-                "release",
-                None,
-                None,
-                Refusal(""),
-                Record(0, (), 0),
-                Outcome(DENY, f"no session `{sid}`"),
-            )
+        base = rec if rec is not None else Record(0, (), 0)
+        out = _release_outcome(guard, sid, rec, admin, reset)
         extra = {"approver": admin}
-        if rec.quarantine is None and not reset:
-            return guard._emit(
-                sid,
-                "release",
-                None,
-                None,
-                Refusal(""),
-                rec,
-                Outcome(DENY, "the session is not quarantined"),
-                extra,
-            )
-        state = rec.state
-        if reset or guard._state_problem(rec.state) is not None:
-            if not reset:
-                reason = "the stored state does not verify; release with reset"
-                return guard._emit(
-                    sid, "release", None, None, Refusal(""), rec, Outcome(DENY, reason), extra
-                )
-            state = guard._initial[0]
-        version = rec.version + 1 if state != rec.state else rec.version
-        new = Record(version, state, rec.rev + 1, None, 0, 0)
-        out = Outcome(ALLOW, f"released by {admin}", None, new)
-        decision = guard._commit(sid, "release", None, None, Refusal(""), rec, out, extra)
-        return decision or guard._emit(
-            sid,
-            "release",
-            None,
-            None,
-            Refusal(""),
-            rec,
-            Outcome(DENY, "concurrent update; retry"),
-            extra,
-        )
+        if out.record is None:
+            return guard._emit(sid, "release", None, None, Refusal(""), base, out, extra)
+        decision = guard._commit(sid, "release", None, None, Refusal(""), base, out, extra)
+        if decision is None:
+            lost = Outcome(DENY, "the session changed concurrently; release again")
+            return guard._emit(sid, "release", None, None, Refusal(""), base, lost, extra)
+        return decision
 
     return _guarded(guard, sid, "release", run)
+
+
+def _release_outcome(
+    guard: Guard, sid: str, rec: Record | None, admin: str, reset: bool
+) -> Outcome:
+    if rec is None:
+        return Outcome(DENY, f"no session `{sid}`")
+    foreign = rec.program != guard.program_id
+    if rec.quarantine is None and not reset and not foreign:
+        return Outcome(DENY, "the session is not quarantined")
+    state = rec.state
+    if reset:
+        state = guard._initial[0]
+    elif foreign:
+        return Outcome(DENY, "the session was created under another policy; release with reset")
+    elif guard._state_problem(rec.state) is not None:
+        return Outcome(DENY, "the stored state does not verify; release with reset")
+    version = rec.version + 1 if state != rec.state else rec.version
+    new = Record(version, state, rec.rev + 1, None, 0, 0, guard.program_id)
+    return Outcome(ALLOW, f"released by {admin}", None, new)

@@ -28,6 +28,7 @@ class Record(NamedTuple):
     quarantine: str | None = None
     window: int = 0
     seen: int = 0
+    program: str = ""  # the enforced program's id: a record is valid only under that policy
 
 
 class TokenRecord(NamedTuple):
@@ -69,7 +70,7 @@ def token_key(token: str) -> str:
 def encode_record(session: str, record: Record) -> str:
     """JSON text with a digest over the session id and every field."""
     body = [session, record.version, [int(v) for v in record.state], record.rev, record.quarantine]
-    body += [record.window, record.seen]
+    body += [record.window, record.seen, record.program]
     text = json.dumps(body, separators=(",", ":"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return json.dumps({"r": body, "d": digest}, separators=(",", ":"))
@@ -82,14 +83,14 @@ def decode_record(session: str, text: str | bytes) -> Record:
         body = data["r"]
         check = json.dumps(body, separators=(",", ":"))
         ok = hashlib.sha256(check.encode("utf-8")).hexdigest() == data["d"]
-        sid, version, state, rev, quarantine, window, seen = body
+        sid, version, state, rev, quarantine, window, seen, program = body
     except (ValueError, KeyError, TypeError) as err:
         raise IntegrityError(f"the stored record of session `{session}` is malformed") from err
     if not ok or sid != session:
         raise IntegrityError(f"the stored record of session `{session}` does not match its digest")
     if not (all(type(v) is int for v in state) and type(version) is int and type(rev) is int):
         raise IntegrityError(f"the stored record of session `{session}` is malformed")
-    return Record(version, tuple(state), rev, quarantine, window, seen)
+    return Record(version, tuple(state), rev, quarantine, window, seen, program)
 
 
 def encode_token(data: TokenRecord) -> str:
