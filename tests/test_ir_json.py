@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
 
 from tests.guard_support import ALL_SPECS
+from tests.strategies import cap_specs
 from verifier import ir_json
-from verifier.frontend import load_model
+from verifier.frontend import load_model, load_text
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda p: p.stem)
@@ -44,3 +46,14 @@ def test_a_node_with_an_unknown_field_is_refused():
     data = {"node": "Lit", "value": 1, "type": {"node": "BoolType"}, "span": [1, 1, 1, 2], "x": 0}
     with pytest.raises(ir_json.IRFormatError, match="unknown field `x`"):
         ir_json.from_json(data)
+
+
+@settings(max_examples=80, deadline=None)
+@given(cap_specs())
+def test_round_trip_on_random_specs(text):
+    model = load_text(text).model
+    assert model is not None
+    data = json.loads(ir_json.canonical(ir_json.model_to_json(model)))
+    back = ir_json.model_from_json(data, model.source)
+    assert back == model
+    assert ir_json.canonical(ir_json.model_to_json(back)) == ir_json.canonical(data)
