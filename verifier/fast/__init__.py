@@ -8,6 +8,7 @@ cannot be packed (a state wider than 63 bits, or a construct the vectoriser does
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from verifier import semantics as sem
 from verifier.evaluate import EvalError
 from verifier.fast.expand import Program, compile_program
 from verifier.fast.layout import layout_of
-from verifier.fast.search import Progress, Search
+from verifier.fast.search import CHUNK_CELLS, Progress, Search
 from verifier.fast.step import compile_instances
 from verifier.results import CheckResult, Step, Trace
 
@@ -46,15 +47,27 @@ def check_packed(
     deadlock: bool = True,
     max_states: int | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    chunk_cells: int = CHUNK_CELLS,
 ) -> CheckResult | None:
-    """Check `model` like `check_explicit`, or return None if its states cannot be packed."""
+    """Check `model` like `check_explicit`, or return None if its states cannot be packed.
+
+    `workers` threads expand frontier chunks ahead of the in-order merge; the result does not
+    depend on their number, nor on `chunk_cells` (frontier rows x instances per chunk).
+    """
     started = time.perf_counter()
     prog = prepare(model)
     if prog is None:
         return None
-    search = Search(prog, deadlock, max_states, progress)
+    search = Search(prog, deadlock, max_states, progress, workers=workers, cells=chunk_cells)
     initial = [prog.layout.pack(s) for s in sem.initial_states(model)]
-    search.run(np.array(initial, dtype=np.uint64))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            search.pool = pool
+            search.run(np.array(initial, dtype=np.uint64))
+        search.pool = None
+    else:
+        search.run(np.array(initial, dtype=np.uint64))
     view = _ExplicitView(search)
     props = explicit._property_results(cast(Any, view), deadlock)
     for p in props:

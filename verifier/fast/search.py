@@ -9,15 +9,19 @@ is by definition the state's BFS parent.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from verifier.evaluate import EvalError
 from verifier.fast.expand import Chunk, Program, expand, successor_stream
-from verifier.fast.visited import SortedRuns
+from verifier.fast.visited import SortedRuns, contains
 
 Progress = Callable[[int, int, float], None]
+Expanded = tuple[Chunk, np.ndarray, int]  # chunk, fresh mask as of a commit count, that count
 CHUNK_CELLS = 1 << 21  # rows x instances per chunk
 
 
@@ -47,9 +51,14 @@ class Search:
     hits: dict[int, Hit] = field(default_factory=dict)
     deadlock_at: Hit | None = None
     domain_at: Hit | None = None
+    workers: int = 1
+    cells: int = CHUNK_CELLS
+    pool: ThreadPoolExecutor | None = None
+    commits: int = 0
+    recent: deque[tuple[int, np.ndarray]] = field(default_factory=lambda: deque(maxlen=64))
 
     def chunk_rows(self) -> int:
-        return max(256, CHUNK_CELLS // max(1, len(self.prog.instances)))
+        return max(16, self.cells // max(1, len(self.prog.instances)))
 
     def run(self, initial: np.ndarray) -> None:
         self.levels.append(initial)
@@ -71,12 +80,9 @@ class Search:
 
     def explore_level(self, level: int) -> None:
         frontier = self.levels[level]
-        step = self.chunk_rows()
         parts: list[np.ndarray] = []
-        for start in range(0, len(frontier), step):
-            words = frontier[start : start + step]
-            chunk = self.expand(words)
-            fresh = ~self.visited.contains(chunk.uniq)
+        for start, words, done in self.expanded(frontier):
+            chunk, fresh = self.settle(done)
             limit = self.max_states
             if limit is not None and self.states + int(fresh.sum()) > limit:
                 chunk, fresh = self.truncate(words, chunk, fresh, limit)
@@ -85,6 +91,55 @@ class Search:
                 break
         if parts and sum(len(p) for p in parts):
             self.levels.append(np.concatenate(parts))
+
+    def expanded(self, frontier: np.ndarray) -> Iterator[tuple[int, np.ndarray, Expanded]]:
+        """Each chunk of the frontier with its expansion, in order; workers run ahead."""
+        step = self.chunk_rows()
+        starts = range(0, len(frontier), step)
+        if self.pool is None or len(starts) < 2 or self.max_states is not None:
+            for start in starts:
+                words = frontier[start : start + step]
+                yield start, words, self.expand_and_filter(words, *self.snapshot())
+            return
+        pending: deque[tuple[int, np.ndarray, Future[Expanded]]] = deque()
+        ahead = 2 * self.workers
+        for start in starts:
+            words = frontier[start : start + step]
+            job = self.pool.submit(self.expand_and_filter, words, *self.snapshot())
+            pending.append((start, words, job))
+            if len(pending) > ahead:
+                first, w, fut = pending.popleft()
+                yield first, w, self.result(fut, w)
+        while pending:
+            first, w, fut = pending.popleft()
+            yield first, w, self.result(fut, w)
+
+    def result(self, fut: Future[Expanded], words: np.ndarray) -> Expanded:
+        try:
+            return fut.result()
+        except EvalError:
+            # A property may fault on a state that in-order exploration never evaluates it
+            # on (after it was decided): redo the chunk in order, where faults are real.
+            return self.expand_and_filter(words, *self.snapshot())
+
+    def snapshot(self) -> tuple[tuple[np.ndarray, ...], int]:
+        """The visited runs and the commit count, taken in the merging thread."""
+        return self.visited.snapshot(), self.commits
+
+    def expand_and_filter(
+        self, words: np.ndarray, runs: tuple[np.ndarray, ...], commits: int
+    ) -> Expanded:
+        """Expand a chunk and drop successors in the visited set as of `commits` commits."""
+        chunk = self.expand(words)
+        return chunk, ~contains(runs, chunk.uniq), commits
+
+    def settle(self, done: Expanded) -> tuple[Chunk, np.ndarray]:
+        """Also drop successors committed after the chunk was filtered."""
+        chunk, fresh, commits = done
+        for seq, added in self.recent:
+            if seq >= commits and len(added):
+                fresh &= ~contains((added,), chunk.uniq)
+        return chunk, fresh
 
     def expand(self, words: np.ndarray) -> Chunk:
         want_deadlock = self.deadlock and self.deadlock_at is None
@@ -109,13 +164,15 @@ class Search:
         self.generated += int(chunk.fired.sum())
         self.edges += chunk.edges
         for p, row in chunk.hits.items():
-            self.hits[p] = Hit(level, start + row)
+            self.hits.setdefault(p, Hit(level, start + row))
         if chunk.deadlock is not None and self.deadlock_at is None:
             self.deadlock_at = Hit(level, start + chunk.deadlock)
         if chunk.domain is not None and self.domain_at is None:
             self.domain_at = Hit(level, start + chunk.domain[0], chunk.domain[1])
         new_sorted = chunk.uniq[fresh]
         self.visited.add(new_sorted)
+        self.recent.append((self.commits, new_sorted))
+        self.commits += 1
         self.states += len(new_sorted)
         return new_sorted[np.argsort(chunk.first[fresh], kind="stable")]
 

@@ -6,6 +6,8 @@ similar size are merged so that there are only O(log n) of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 MERGE_FACTOR = 4
@@ -20,14 +22,11 @@ class SortedRuns:
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Membership of each key in `keys` (sorted ascending)."""
-        found = np.zeros(len(keys), dtype=np.bool_)
-        if not len(keys):
-            return found
-        for run in self.runs:
-            idx = np.searchsorted(run, keys)
-            np.minimum(idx, len(run) - 1, out=idx)
-            found |= run[idx] == keys
-        return found
+        return contains(self.runs, keys)
+
+    def snapshot(self) -> tuple[np.ndarray, ...]:
+        """The current runs; they are never modified in place, so a snapshot stays valid."""
+        return tuple(self.runs)
 
     def add(self, keys: np.ndarray) -> None:
         """Add sorted keys that are not members yet."""
@@ -46,3 +45,17 @@ class SortedRuns:
     @property
     def nbytes(self) -> int:
         return sum(r.nbytes for r in self.runs)
+
+
+def contains(runs: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
+    """Membership of each key in `keys` (sorted ascending) in any of the sorted `runs`."""
+    found = np.zeros(len(keys), dtype=np.bool_)
+    if not len(keys):
+        return found
+    for run in runs:
+        if not len(run):
+            continue
+        idx = np.searchsorted(run, keys)
+        np.minimum(idx, len(run) - 1, out=idx)
+        found |= run[idx] == keys
+    return found
