@@ -1,6 +1,7 @@
 """The guard agrees with the reference semantics on random models and random request streams.
 
-Random specs are generated as text (so they go through the real front end) and enforced
+Random specs (this file's, with approvals, and the shared `tests/strategies.py` ones, with
+arrays and sets) are generated as text (so they go through the real front end) and enforced
 without a proof: domain faults are possible and must quarantine. Each Hypothesis run picks a
 model, then interleaves proposals (in and out of domain), observations, approvals (fresh and
 stale) and releases, comparing every verdict and the state with the reference.
@@ -12,13 +13,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.strategies import cap_specs
 from verifier import artifact as art
+from verifier import ir
 from verifier import semantics as sem
 from verifier.evaluate import EvalError
 from verifier.frontend import load_text
 from verifier.monitor import Guard
 from verifier.store.memory import MemoryStore
-from verifier.values import ValueError_, args_from_json, state_to_json
+from verifier.values import ValueError_, args_from_json, scalar_to_json, state_to_json
 
 GUARDS = ["x < 3", "x > 0", "b", "not b", "p == m0", "p != m2", "x + k <= 3", "k == 1", "true"]
 UPDATES = ["x := x + 1", "x := x - k", "x := 0", "b := not b", "p := m1", "p := m0", "x := k"]
@@ -41,8 +44,13 @@ def specs(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _arg(p: ir.Param) -> st.SearchStrategy:
+    valid = st.sampled_from([scalar_to_json(p.type, v) for v in p.type.values()])
+    return st.one_of(valid, valid, st.integers(-1, 3), st.just("zzz"), st.booleans())
+
+
 class GuardMachine(RuleBasedStateMachine):
-    @initialize(text=specs())
+    @initialize(text=st.one_of(specs(), cap_specs()))
     def load(self, text: str) -> None:
         loaded = load_text(text)
         assert loaded.model is not None, loaded.diagnostics
@@ -82,14 +90,17 @@ class GuardMachine(RuleBasedStateMachine):
         self.quarantined = True
         return "quarantine"
 
-    @rule(data=st.data(), k=st.integers(-1, 3), event=st.booleans())
-    def request(self, data, k: int, event: bool) -> None:
-        name = data.draw(st.sampled_from([t.name for t in self.model.transitions]))
+    @rule(data=st.data(), event=st.booleans())
+    def request(self, data, event: bool) -> None:
+        t = data.draw(st.sampled_from(self.model.transitions))
+        args = {p.name: data.draw(_arg(p)) for p in t.params}
+        if data.draw(st.integers(0, 9)) == 0:
+            args["extra"] = 1  # an unknown argument
         kind = "event" if event else "action"
         before = self.version
-        expected = self._expect(name, {"k": k}, kind)
+        expected = self._expect(t.name, args, kind)
         call = self.session.observe if event else self.session.propose
-        decision = call(name, {"k": k})
+        decision = call(t.name, args)
         assert decision.verdict == expected, (decision, expected)
         if expected == "escalate":
             assert self.last is not None
