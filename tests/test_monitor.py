@@ -329,3 +329,17 @@ def test_replay_reports_the_first_inadmissible_step(artifact, tmp_path):
     result = CliRunner().invoke(main, ["replay", artifact, str(trace)])
     assert result.exit_code == 1
     assert result.output.endswith("step 3 `send`: escalate: `send` needs approval (line 45)\n")
+
+
+def test_an_audit_record_edited_while_running_quarantines(artifact, tmp_path):
+    log = tmp_path / "a.jsonl"
+    guard = Guard.load(artifact, audit=str(log))
+    session = drafting(guard)
+    log.write_text(log.read_text().replace('"draft"', '"drafx"'))  # the last record
+    d = session.propose("read", {"label": "public"})
+    assert (d.verdict, d.reason) == (
+        "quarantine",
+        "integrity failure: the last audit record does not match its hash",
+    )
+    assert session.state()["quarantine"] == d.reason
+    assert session.state()["version"] == 2

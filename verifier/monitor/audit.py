@@ -117,6 +117,7 @@ class AuditLog:
         except OSError as err:
             raise AuditError(f"cannot open the audit log `{path}`: {err.strerror}") from None
         self._size = -1
+        self._mtime = -1
         self._seq = 0
         self._head = GENESIS
         self.opened = verify_file(path)
@@ -135,9 +136,10 @@ class AuditLog:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _sync_tail(self) -> None:
-        size = os.fstat(self._fd).st_size
-        if size == self._size:
-            return
+        st = os.fstat(self._fd)
+        size = st.st_size
+        if size == self._size and st.st_mtime_ns == self._mtime:
+            return  # nobody else wrote since our last record
         last, end = _last_line(self.path, size)
         if end != size:  # a writer died mid-record; that record was never committed
             os.ftruncate(self._fd, end)
@@ -152,7 +154,7 @@ class AuditLog:
             if not ok:
                 raise AuditIntegrityError("the last audit record does not match its hash")
             self._seq, self._head = int(record["seq"]), str(record["hash"])
-        self._size = end
+        self._size, self._mtime = end, os.fstat(self._fd).st_mtime_ns
 
     def append(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Chain, hash and write one record; AuditError if it cannot be written in full."""
@@ -172,7 +174,8 @@ class AuditLog:
             self._size = -1
             raise AuditError("the audit record was written only in part")
         self._seq, self._head = record["seq"], record["hash"]
-        self._size = os.fstat(self._fd).st_size
+        st = os.fstat(self._fd)
+        self._size, self._mtime = st.st_size, st.st_mtime_ns
         return record
 
     def close(self) -> None:
