@@ -275,3 +275,14 @@ def test_a_session_from_another_policy_is_quarantined(counter, tmp_path):
     assert new.release("x", "root", reset=True).verdict == "allow"
     assert new.session("x").propose("inc", {}).verdict == "allow"
     assert new.session("x").state()["state"] == {"n": 1}
+
+
+def test_an_observation_that_loses_a_race_is_decided_again(store_url, counter):
+    real = open_store(store_url)
+    rival = Guard.load(counter, store=real).session("o")
+    late = Guard.load(counter, store=RacingStore(real, rival)).session("o")  # type: ignore[arg-type]
+    d = late.observe("reset_seen", {})  # possible at n == 0, but the rival made n == 1 first
+    assert (d.verdict, d.reason) == (
+        "quarantine",
+        "impossible event: `reset_seen` requires `n == 0` (line 14)",
+    )

@@ -153,7 +153,9 @@ class Guard:
             if decision is not None:
                 return decision
             lost = self._read(sid, initial)
-            if lost.version != rec.version:
+            # A proposal was decided on a state that no longer holds: the agent must look
+            # again. An observation happened whatever the state: decide it again.
+            if kind == "action" and out.verdict == ALLOW and lost.version != rec.version:
                 reason = f"the session advanced concurrently from version {rec.version}"
                 return self._emit(sid, kind, name, args, entry, lost, Outcome(DENY, reason))
         return self._emit(sid, kind, name, args, entry, rec, Outcome(DENY, "too much contention"))
