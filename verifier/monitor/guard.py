@@ -29,7 +29,8 @@ from verifier.monitor.decision import (
     Outcome,
     describe_error,
 )
-from verifier.monitor.program import Entry, Program, Refusal, State, args_hash
+from verifier.monitor.program import Entry, Program, Refusal, State
+from verifier.monitor.records import decision_record
 from verifier.monitor.session import Session
 from verifier.store import IntegrityError, Record, Store, StoreError, open_store
 
@@ -292,25 +293,14 @@ class Guard:
         did = f"{self._prefix}-{next(self._ids)}"
         after = out.record.version if out.record is not None else rec.version
         if self.audit is not None:
-            fields = {
-                "time": self.clock(),
-                "session": sid,
-                "kind": kind,
-                "name": name if isinstance(name, str) else repr(name),
-                "version_before": rec.version,
-                "version_after": after,
-                "verdict": out.verdict,
-                "reason": out.reason,
-                "artifact": self.artifact_hash,
-                "decision_id": did,
-                "commit": out.record is not None,
-                "quarantine": out.record.quarantine if out.record is not None else None,
-            }
-            fields.update(_args_fields(entry, args, self.audit.redact))
+            fields = decision_record(sid, kind, name, args, entry, rec, out, did)
+            fields["time"] = self.clock()
+            fields["artifact"] = self.artifact_hash
+            if self.audit.redact:
+                del fields["args"]
             if self.shadow:
                 fields["shadow"] = True
-            if extra:
-                fields.update(extra)
+            fields.update(extra or {})
             self.audit.append(fields)
         action = name if isinstance(name, str) else None
         token = out.token if out.verdict == ESCALATE else None
@@ -370,23 +360,6 @@ class Guard:
             self.store.close()
         if self.audit is not None:
             self.audit.close()
-
-
-def _args_fields(entry: Entry | Refusal, args: Any, redact: bool) -> dict[str, Any]:
-    shown: Any
-    if isinstance(entry, Entry):
-        shown, digest = entry.args, entry.args_hash
-    else:
-        shown = args if isinstance(args, dict) else repr(args)
-        try:
-            digest = args_hash(shown) if isinstance(shown, dict) else args_hash({"repr": shown})
-        except (TypeError, ValueError):
-            shown = repr(args)
-            digest = args_hash({"repr": shown})
-    out: dict[str, Any] = {"args_sha256": digest}
-    if not redact:
-        out["args"] = shown
-    return out
 
 
 def _approval_line(entry: Entry) -> int:
