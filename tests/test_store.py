@@ -286,3 +286,20 @@ def test_an_observation_that_loses_a_race_is_decided_again(store_url, counter):
         "quarantine",
         "impossible event: `reset_seen` requires `n == 0` (line 14)",
     )
+
+
+def test_sqlite_urls_follow_the_sqlalchemy_convention(tmp_path, monkeypatch):
+    from verifier.store import StoreError
+    from verifier.store.sqlite import SQLiteStore
+
+    monkeypatch.chdir(tmp_path)
+    SQLiteStore.from_url("sqlite:///relative.db").close()
+    assert (tmp_path / "relative.db").exists()
+    SQLiteStore.from_url(f"sqlite:///{tmp_path}/absolute.db?synchronous=normal").close()
+    assert (tmp_path / "absolute.db").exists()
+    with pytest.raises(StoreError, match="names no file"):
+        SQLiteStore.from_url("sqlite:///")
+    with pytest.raises(StoreError, match="unknown synchronous mode `off`"):
+        SQLiteStore.from_url("sqlite:///x.db?synchronous=off")
+    with pytest.raises(StoreError, match="unknown store URL `postgres://x`"):
+        open_store("postgres://x")

@@ -37,7 +37,7 @@ class SQLiteStore:
     persistent = True
 
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
-        self.url = f"sqlite:///{path}"
+        self.url = f"sqlite:///{path}"  # an absolute path gives the four slashes
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
@@ -51,13 +51,12 @@ class SQLiteStore:
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
-        parsed = urllib.parse.urlparse(url)
-        path = parsed.path if parsed.netloc in ("", "localhost") else parsed.netloc + parsed.path
-        if url.startswith("sqlite:///") and path.startswith("//"):
-            path = path[1:]
+        """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (SQLAlchemy style)."""
+        rest, _, query = url.removeprefix("sqlite://").partition("?")
+        path = rest[1:] if rest.startswith("/") else rest
         if not path:
             raise StoreError(f"the SQLite URL `{url}` names no file")
-        sync = urllib.parse.parse_qs(parsed.query).get("synchronous", ["full"])[0].upper()
+        sync = urllib.parse.parse_qs(query).get("synchronous", ["full"])[0].upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
             raise StoreError(f"unknown synchronous mode `{sync.lower()}` in `{url}`")
         return cls(path, sync)
