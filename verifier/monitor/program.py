@@ -68,8 +68,12 @@ class Program:
 
     def lookup(self, kind: str, name: Any, args: Any) -> Entry | Refusal:
         """The instance `name(args)` of the given kind, or why there is none."""
+        key: Any
         try:
-            key = (name, tuple(args.items()), tuple(map(type, args.values())))
+            if args:
+                key = (name, tuple(args.items()), tuple(map(type, args.values())))
+            else:  # no arguments: the name alone (a tuple key never equals a string one)
+                key = name if type(args) is dict else None
             hit = self._cache.get(key)
         except (AttributeError, TypeError):
             key, hit = None, None
