@@ -135,7 +135,7 @@ class Guard:
         try:
             if self.audit is None:
                 if self._plain:
-                    fast = self._fast_allow(sid, kind, name, args)
+                    fast = self._fast_path(sid, kind, name, args)
                     if fast is not None:
                         return fast
                 return self._decide(sid, kind, name, args, initial)
@@ -151,10 +151,10 @@ class Guard:
                 sid, kind, name, args, verdict, f"internal error: {describe_error(err)}"
             )
 
-    def _fast_allow(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
-        """The common case in one pass (in-memory store, no audit log, no denial limit): an
-        enabled instance needing no approval. None hands the request to the general path,
-        which decides every other case the same way it would have."""
+    def _fast_path(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
+        """The common cases in one pass (in-memory store, no audit log, no denial limit): an
+        enabled instance needing no approval, or a proposal whose guard is false. None hands
+        the request to the general path, which decides every other case."""
         rec = self.store.get(sid)
         if rec is None or rec.quarantine is not None or rec.program != self.program_id:
             return None
@@ -165,7 +165,16 @@ class Guard:
             nxt = entry.fire(rec.state)
         except EvalError:
             return None
-        if nxt is None or (self._graph is not None and nxt not in self._graph):
+        if nxt is None:
+            if kind != "action":
+                return None
+            why = self.program.why_not(entry, rec.state)
+            did = f"{self._prefix}-{next(self._ids)}"
+            return Decision(
+                DENY, why.reason, rec.version, did, self.artifact_hash, sid, name, None,
+                self.shadow, why.line,
+            )  # fmt: skip
+        if self._graph is not None and nxt not in self._graph:
             return None
         new = Record(rec.version + 1, nxt, rec.rev + 1, None, 0, 0, rec.program)
         if not self.store.cas(sid, rec.rev, new):
