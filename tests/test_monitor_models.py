@@ -8,18 +8,21 @@ and the audit chain must verify at the end.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from tests.guard_support import ALL_SPECS, write_artifact
+from tests.guard_support import ALL_SPECS, ROOT, write_artifact
 from verifier import semantics as sem
 from verifier.monitor import Guard, verify_file
 from verifier.monitor.session import Session
 from verifier.values import args_to_json, state_to_json
 
 State = tuple[int, ...]
+SCHEMA = json.loads((ROOT / "verifier" / "schemas" / "artifact.schema.json").read_text())
 
 
 def call(session: Session, inst: sem.Instance):
@@ -72,6 +75,7 @@ def step(session: Session, model, inst: sem.Instance, state: State) -> State:
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda p: p.stem)
 def test_scripted_session_through_every_verdict(spec: Path, tmp_path: Path):
     artifact = write_artifact(spec, tmp_path / "a.json")
+    jsonschema.validate(json.loads(artifact.read_bytes()), SCHEMA)
     log = tmp_path / "audit.jsonl"
     guard = Guard.load(str(artifact), store=f"sqlite:///{tmp_path / 's.db'}", audit=str(log))
     model = guard.program.model
