@@ -34,11 +34,11 @@ def run_check(
     """Check every property of `model` with the engine the options select."""
     opts = options or CheckOptions()
     if opts.engine == "explicit" or (opts.engine == "auto" and _explicit_fits(model, opts)):
-        return check_explicit(
+        return search_explicit(
             model, deadlock=opts.deadlock, max_states=opts.max_states, progress=progress
         )
     if opts.engine == "auto" and opts.certificate is None:
-        probe = check_explicit(model, deadlock=opts.deadlock, max_states=EXPLICIT_PROBE)
+        probe = search_explicit(model, deadlock=opts.deadlock, max_states=EXPLICIT_PROBE)
         if probe.complete:
             probe.notes.append(_probe_note(model))
             return probe
@@ -57,6 +57,27 @@ def run_check(
         result.notes.insert(0, _symbolic_note(model, opts))
     return result
 
+
+def search_explicit(
+    model: ir.Model,
+    *,
+    deadlock: bool = True,
+    max_states: int | None = None,
+    progress: Progress | None = None,
+) -> CheckResult:
+    """Explicit search: the packed engine if it pays and the state fits in 64 bits, else the
+    general one. Both give the same result; the `engine` field says which ran."""
+    if model.declared_space() > PACKED_FROM:
+        from verifier.fast import check_packed  # NumPy loads only for big searches
+
+        packed = check_packed(model, deadlock=deadlock, max_states=max_states, progress=progress)
+        if packed is not None:
+            return packed
+    return check_explicit(model, deadlock=deadlock, max_states=max_states, progress=progress)
+
+
+# Up to this declared space the general engine takes seconds at most and NumPy never loads.
+PACKED_FROM = 2**22
 
 # `auto` searches explicitly up to this declared state space (2^22 ~ 4.2 million valuations of
 # the variables: seconds for the explicit engine). Beyond it, a probe explores at most

@@ -9,16 +9,18 @@
 #define idle 0
 #define trying 1
 #define critical 2
-#define leaving 3
+#define exiting 3
+#define leaving 4
 
 byte pc[N];
-byte owner;   /* 0: free, p + 1: held by process p */
+bool locked;
 
 #define PROC(p) \
   :: d_step { pc[p] == idle -> pc[p] = trying } \
-  :: d_step { pc[p] == trying && owner == 0 -> owner = p + 1; pc[p] = critical } \
-  :: d_step { pc[p] == critical -> pc[p] = leaving } \
-  :: d_step { pc[p] == leaving -> owner = 0; pc[p] = idle }
+  :: d_step { pc[p] == trying && !locked -> locked = 1; pc[p] = critical } \
+  :: d_step { pc[p] == critical -> pc[p] = exiting } \
+  :: d_step { pc[p] == exiting -> pc[p] = leaving } \
+  :: d_step { pc[p] == leaving -> locked = 0; pc[p] = idle }
 
 active proctype main() {
   do

@@ -48,14 +48,22 @@ class SortedRuns:
 
 
 def contains(runs: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
-    """Membership of each key in `keys` (sorted ascending) in any of the sorted `runs`."""
+    """Membership of each key in `keys` (sorted ascending) in any of the sorted `runs`.
+
+    Runs are searched newest (smallest) first, and keys found there are not searched again:
+    in a BFS most successors are states of the last few levels.
+    """
     found = np.zeros(len(keys), dtype=np.bool_)
-    if not len(keys):
-        return found
-    for run in runs:
+    todo = np.arange(len(keys))
+    for run in reversed(runs):
+        if not len(todo):
+            break
         if not len(run):
             continue
-        idx = np.searchsorted(run, keys)
+        needles = keys[todo]
+        idx = np.searchsorted(run, needles)
         np.minimum(idx, len(run) - 1, out=idx)
-        found |= run[idx] == keys
+        hit = run[idx] == needles
+        found[todo[hit]] = True
+        todo = todo[~hit]
     return found
