@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from verifier.store.base import Record, TokenRecord, token_key
+
+PURGE_AT = 10_000
 
 
 class MemoryStore:
@@ -38,6 +41,9 @@ class MemoryStore:
 
     def put_token(self, token: str, data: TokenRecord) -> None:
         with self._lock:
+            if len(self._tokens) >= PURGE_AT:  # drop expired tokens nobody spent
+                now = time.time()
+                self._tokens = {k: t for k, t in self._tokens.items() if t.expires >= now}
             self._tokens[token_key(token)] = data
 
     def take_token(self, token: str) -> TokenRecord | None:
