@@ -130,3 +130,15 @@ def test_keygen_and_cli_round_trip(tmp_path, monkeypatch):
     result = runner.invoke(main, ["compile", str(EMAIL), "--sign-key", "ci.key"])
     assert result.exit_code == 0, result.output
     Guard.load("email_assistant.artifact.json", public_key="ci.pub").close()
+
+
+def test_compile_with_a_certificate_records_its_hash(tmp_path):
+    import hashlib
+
+    out, cert = tmp_path / "a.json", tmp_path / "proof.smt2"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert compile_spec(str(EMAIL), str(out), None, {}, stdout, stderr, str(cert)) == 0
+    proof = json.loads(out.read_bytes())["proof"]
+    assert proof["certificate_sha256"] == hashlib.sha256(cert.read_bytes()).hexdigest()
+    assert proof["engine"] != "explicit"
+    Guard.load(str(out)).close()

@@ -24,6 +24,7 @@ def compile_spec(
     consts: dict[str, int],
     stdout: TextIO,
     stderr: TextIO,
+    certificate: str | None = None,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
     loaded = load_file(spec, consts)
@@ -35,7 +36,7 @@ def compile_spec(
         return 2
     try:
         key = art.load_private_key(sign_key) if sign_key else None
-        result = run_check(loaded.model, CheckOptions())
+        result = run_check(loaded.model, CheckOptions(certificate=certificate))
     except (art.ArtifactError, EngineUnavailable) as err:
         stderr.write(f"error: {err}\n")
         return 2
@@ -43,7 +44,12 @@ def compile_spec(
         stderr.write(render_result(result, verbose=True) + "\n")
         stderr.write(f"error: refusing to compile `{spec}`: not every property is proved\n")
         return exit_code([result]) or 3
-    document = art.build(result, _graph(result))
+    try:
+        proof = _read_certificate(certificate)
+    except OSError as err:
+        stderr.write(f"error: cannot read the certificate: {(err.strerror or str(err)).lower()}\n")
+        return 2
+    document = art.build(result, _graph(result), proof)
     if key is not None:
         document = art.sign(document, key)
     out = output or f"{loaded.model.name}.artifact.json"
@@ -58,9 +64,16 @@ def compile_spec(
     return 0
 
 
-def _graph(result: CheckResult) -> dict[str, Any] | None:
-    if result.model is None or result.states is None or result.states > art.GRAPH_LIMIT:
+def _read_certificate(path: str | None) -> bytes | None:
+    if path is None:
         return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _graph(result: CheckResult) -> dict[str, Any] | None:
+    if result.model is None or (result.states or 0) > art.GRAPH_LIMIT:
+        return None  # a symbolic proof has no state count: the bounded search below decides
     g = explore(result.model, max_states=art.GRAPH_LIMIT)
     if not g.complete:
         return None
@@ -72,11 +85,23 @@ def _graph(result: CheckResult) -> dict[str, Any] | None:
 @click.option("-o", "--output", help="Artifact file (default: CAPABILITY.artifact.json).")
 @click.option("--sign-key", help="Ed25519 private key (PEM) to sign the artifact with.")
 @click.option("--const", "consts", multiple=True, metavar="NAME=VALUE", help="Override a const.")
+@click.option(
+    "--certificate",
+    metavar="PATH",
+    help="Prove symbolically, write the certificate here and record its SHA-256.",
+)
 def compile_cmd(
-    spec: str, output: str | None, sign_key: str | None, consts: tuple[str, ...]
+    spec: str,
+    output: str | None,
+    sign_key: str | None,
+    consts: tuple[str, ...],
+    certificate: str | None,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
-    sys.exit(compile_spec(spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr))
+    code = compile_spec(
+        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
+    )
+    sys.exit(code)
 
 
 @click.command()
