@@ -68,8 +68,11 @@ def check_packed(
         search.pool = None
     else:
         search.run(np.array(initial, dtype=np.uint64))
-    view = _ExplicitView(search)
-    props = explicit._property_results(cast(Any, view), deadlock)
+    try:
+        view = _ExplicitView(search)
+        props = explicit._property_results(cast(Any, view), deadlock)
+    finally:
+        search.levels.close()
     for p in props:
         p.engine = ENGINE
     cov = _coverage(search)
@@ -116,7 +119,7 @@ class _ExplicitView:
         self.search = search
         self.model = search.prog.model
         self.complete = search.complete
-        self.offsets = np.cumsum([0] + [len(lv) for lv in search.levels]).tolist()
+        self.offsets = np.cumsum([0, *search.levels.sizes()]).tolist()
         self.hits = {p: _At(self.index(h.level, h.row)) for p, h in search.hits.items()}
         d = search.deadlock_at
         self.deadlock = _At(self.index(d.level, d.row)) if d is not None else None

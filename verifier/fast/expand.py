@@ -106,7 +106,7 @@ def successor_stream(prog: Program, b: Batch) -> Stream:
     enabled = np.zeros(b.n, dtype=np.bool_)
     for k, ci in enumerate(prog.instances):
         f = ci.fire(b)
-        enabled |= f.enabled
+        enabled[f.enabled] = True
         fired[k] = len(f.valid)
         if len(f.valid):
             succ.append(f.succ)
@@ -159,7 +159,8 @@ def first_occurrences(
         ss, ok = succ[perm], order[perm]
     head = np.ones(m, dtype=np.bool_)
     np.not_equal(ss[1:], ss[:-1], out=head[1:])
-    same = ~head[1:] & (ok[1:] // k_count == ok[:-1] // k_count)
+    repeat = np.flatnonzero(~head[1:])  # ss[i + 1] == ss[i]: the same successor again
+    same = ok[repeat + 1] // k_count == ok[repeat] // k_count
     return ss[head], ok[head], m - int(np.count_nonzero(same))
 
 

@@ -1,28 +1,31 @@
 """Level-by-level BFS over packed states, chunk by chunk, with the explicit engine's counts.
 
-Memory per stored state: 8 bytes in the visited set plus 8 bytes in the level arrays (kept in
-discovery order). There are no parent pointers: a trace is rebuilt backwards by re-expanding
-the previous level and taking the first row (and first instance) that reaches the state, which
-is by definition the state's BFS parent.
+Memory per stored state: 8 bytes in the visited set (sorted runs). Each level's states, in
+discovery order, are written to a temporary file once explored; only the frontier and the
+level being built stay in memory. There are no parent pointers: a trace is rebuilt backwards
+by re-expanding the previous level and taking the first row (and first instance) that reaches
+the state, which is by definition the state's BFS parent.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from verifier.evaluate import EvalError
 from verifier.fast.expand import Chunk, Program, expand, successor_stream
-from verifier.fast.visited import SortedRuns, contains
+from verifier.fast.visited import SortedRuns
 
 Progress = Callable[[int, int, float], None]
-Expanded = tuple[Chunk, np.ndarray, int]  # chunk, fresh mask as of a commit count, that count
 CHUNK_CELLS = 1 << 21  # rows x instances per chunk
+SPILL_FROM = 1 << 16  # levels with at least this many states go to disk once explored
 
 
 @dataclass
@@ -34,13 +37,50 @@ class Hit:
     instance: int = -1
 
 
+class Levels:
+    """The states of each BFS level in discovery order; explored big levels live on disk."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def __getitem__(self, level: int) -> np.ndarray:
+        return self.arrays[level]
+
+    def append(self, states: np.ndarray) -> None:
+        self.arrays.append(states)
+
+    def sizes(self) -> list[int]:
+        return [len(a) for a in self.arrays]
+
+    def spill(self, level: int) -> None:
+        """Move an explored level to a file, memory-mapped back for trace rebuilding."""
+        states = self.arrays[level]
+        if len(states) < SPILL_FROM or isinstance(states, np.memmap):
+            return
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="verifier-levels-")
+        path = Path(self._dir.name) / f"level{level}.u64"
+        states.tofile(path)
+        self.arrays[level] = np.memmap(path, dtype=np.uint64, mode="r", shape=(len(states),))
+
+    def close(self) -> None:
+        self.arrays = []
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+
 @dataclass
 class Search:
     prog: Program
     deadlock: bool
     max_states: int | None
     progress: Progress | None
-    levels: list[np.ndarray] = field(default_factory=list)
+    levels: Levels = field(default_factory=Levels)
     visited: SortedRuns = field(default_factory=SortedRuns)
     states: int = 0
     generated: int = 0
@@ -54,8 +94,6 @@ class Search:
     workers: int = 1
     cells: int = CHUNK_CELLS
     pool: ThreadPoolExecutor | None = None
-    commits: int = 0
-    recent: deque[tuple[int, np.ndarray]] = field(default_factory=lambda: deque(maxlen=64))
 
     def chunk_rows(self) -> int:
         return max(16, self.cells // max(1, len(self.prog.instances)))
@@ -70,6 +108,7 @@ class Search:
         while level < len(self.levels) and self.complete:
             self.depth = level
             self.explore_level(level)
+            self.levels.spill(level)
             if self.progress is not None:
                 self.progress(self.states, self.depth, time.perf_counter() - started)
             level += 1
@@ -81,32 +120,32 @@ class Search:
     def explore_level(self, level: int) -> None:
         frontier = self.levels[level]
         parts: list[np.ndarray] = []
-        for start, words, done in self.expanded(frontier):
-            chunk, fresh = self.settle(done)
+        for start, words, chunk in self.expanded(frontier):
+            fresh = ~self.visited.contains(chunk.uniq)
             limit = self.max_states
             if limit is not None and self.states + int(fresh.sum()) > limit:
                 chunk, fresh = self.truncate(words, chunk, fresh, limit)
+            self.visited.add(chunk.uniq[fresh])
             parts.append(self.commit(level, start, chunk, fresh))
             if not self.complete:
                 break
         if parts and sum(len(p) for p in parts):
             self.levels.append(np.concatenate(parts))
 
-    def expanded(self, frontier: np.ndarray) -> Iterator[tuple[int, np.ndarray, Expanded]]:
+    def expanded(self, frontier: np.ndarray) -> Iterator[tuple[int, np.ndarray, Chunk]]:
         """Each chunk of the frontier with its expansion, in order; workers run ahead."""
         step = self.chunk_rows()
         starts = range(0, len(frontier), step)
         if self.pool is None or len(starts) < 2 or self.max_states is not None:
             for start in starts:
                 words = frontier[start : start + step]
-                yield start, words, self.expand_and_filter(words, *self.snapshot())
+                yield start, words, self.expand(words)
             return
-        pending: deque[tuple[int, np.ndarray, Future[Expanded]]] = deque()
+        pending: deque[tuple[int, np.ndarray, Future[Chunk]]] = deque()
         ahead = 2 * self.workers
         for start in starts:
             words = frontier[start : start + step]
-            job = self.pool.submit(self.expand_and_filter, words, *self.snapshot())
-            pending.append((start, words, job))
+            pending.append((start, words, self.pool.submit(self.expand, words)))
             if len(pending) > ahead:
                 first, w, fut = pending.popleft()
                 yield first, w, self.result(fut, w)
@@ -114,32 +153,13 @@ class Search:
             first, w, fut = pending.popleft()
             yield first, w, self.result(fut, w)
 
-    def result(self, fut: Future[Expanded], words: np.ndarray) -> Expanded:
+    def result(self, fut: Future[Chunk], words: np.ndarray) -> Chunk:
         try:
             return fut.result()
         except EvalError:
             # A property may fault on a state that in-order exploration never evaluates it
             # on (after it was decided): redo the chunk in order, where faults are real.
-            return self.expand_and_filter(words, *self.snapshot())
-
-    def snapshot(self) -> tuple[tuple[np.ndarray, ...], int]:
-        """The visited runs and the commit count, taken in the merging thread."""
-        return self.visited.snapshot(), self.commits
-
-    def expand_and_filter(
-        self, words: np.ndarray, runs: tuple[np.ndarray, ...], commits: int
-    ) -> Expanded:
-        """Expand a chunk and drop successors in the visited set as of `commits` commits."""
-        chunk = self.expand(words)
-        return chunk, ~contains(runs, chunk.uniq), commits
-
-    def settle(self, done: Expanded) -> tuple[Chunk, np.ndarray]:
-        """Also drop successors committed after the chunk was filtered."""
-        chunk, fresh, commits = done
-        for seq, added in self.recent:
-            if seq >= commits and len(added):
-                fresh &= ~contains((added,), chunk.uniq)
-        return chunk, fresh
+            return self.expand(words)
 
     def expand(self, words: np.ndarray) -> Chunk:
         want_deadlock = self.deadlock and self.deadlock_at is None
@@ -169,12 +189,9 @@ class Search:
             self.deadlock_at = Hit(level, start + chunk.deadlock)
         if chunk.domain is not None and self.domain_at is None:
             self.domain_at = Hit(level, start + chunk.domain[0], chunk.domain[1])
-        new_sorted = chunk.uniq[fresh]
-        self.visited.add(new_sorted)
-        self.recent.append((self.commits, new_sorted))
-        self.commits += 1
-        self.states += len(new_sorted)
-        return new_sorted[np.argsort(chunk.first[fresh], kind="stable")]
+        self.states += int(np.count_nonzero(fresh))
+        order = np.argsort(chunk.first[fresh])  # first occurrences are distinct
+        return chunk.uniq[fresh][order]
 
     def path(self, level: int, row: int) -> list[tuple[int, int]]:
         """(word, instance) from an initial state to levels[level][row]; instance -1 first."""
@@ -194,7 +211,7 @@ class Search:
         step = self.chunk_rows()
         k_count = len(self.prog.instances)
         for start in range(0, len(frontier), step):
-            words = frontier[start : start + step]
+            words = np.asarray(frontier[start : start + step])
             st = successor_stream(self.prog, self.prog.batch(words))
             hit = st.order[st.succ == np.uint64(word)]
             if len(hit):

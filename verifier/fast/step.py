@@ -36,23 +36,32 @@ Writer = Callable[[Batch, np.ndarray], tuple[Arr, Err]]
 class Fired:
     """One instance over one batch: enabled rows, error rows and successors of valid rows."""
 
-    enabled: np.ndarray  # bool[n]: guard true or raising (the reference "yields" the instance)
-    valid: np.ndarray  # int64 row indices whose successor is a valid state
+    enabled: np.ndarray  # int64 rows where the guard holds or faults (the reference yields)
+    valid: np.ndarray  # int64 rows whose successor is a valid state (ascending)
     succ: np.ndarray  # uint64 successors of `valid` rows
-    errors: np.ndarray  # int64 row indices where the reference raises EvalError
+    errors: np.ndarray  # int64 rows where the reference raises EvalError
+
+
+NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 class CompiledInstance:
-    """One transition instance compiled for a packed layout."""
+    """One transition instance compiled for a packed layout.
+
+    Leading guard conjuncts of the form `slot == constant` (before anything that can fault)
+    become one mask test on the packed words; the other conjuncts run only on rows that pass.
+    """
 
     def __init__(self, comp: Compiler, inst: semantics.Instance) -> None:
         self.inst = inst
         self.layout = comp.layout
         env = inst.env
-        self.guards: list[Node] = [comp.expr(g.cond, env) for g in inst.transition.guards]
+        conjuncts = [c for g in inst.transition.guards for c in _conjuncts(g.cond)]
+        self.mask, self.want, self.never, rest = _split_guard(comp, conjuncts, env)
+        self.guards: list[Node] = [comp.expr(c, env) for c in rest]
         self.writes = [_compile_update(comp, u, env) for u in inst.transition.updates]
 
-    def guard(self, b: Batch) -> tuple[np.ndarray, Err]:
+    def guard(self, b: Batch) -> tuple[Arr, Err]:
         ok: Arr = np.bool_(True)
         err: Err = None
         for g in self.guards:
@@ -62,24 +71,37 @@ class CompiledInstance:
             v, e = g(b)
             err = orr(err, andm(ok, e))
             ok = np.logical_and(ok, truth(v))
-        return np.broadcast_to(ok, (b.n,)), err
+        return ok, err
+
+    def candidates(self, b: Batch) -> tuple[np.ndarray | None, Batch]:
+        """Rows passing the mask test (None: every row) and the batch of those rows."""
+        if not self.mask:
+            return None, b
+        rows = np.flatnonzero((b.words & self.mask) == self.want)
+        return rows, b.take(rows)
 
     def fire(self, b: Batch) -> Fired:
-        ok, gerr = self.guard(b)
-        rows = np.flatnonzero(ok if gerr is None else ok & ~gerr)
-        sub = Batch(b.layout, b.tables, b.words[rows])
-        new, uerr = self.apply(sub)
-        if uerr is not None and uerr.any():
-            bad = rows[uerr]
-            keep = ~uerr
-            rows, new = rows[keep], new[keep]
+        if self.never:
+            return Fired(NO_ROWS, NO_ROWS, NO_ROWS.astype(np.uint64), NO_ROWS)
+        rows, sub = self.candidates(b)
+        ok, gerr = self.guard(sub)
+        base = rows if rows is not None else np.arange(b.n)
+        good = ok if gerr is None else np.logical_and(ok, ~gerr)
+        if isinstance(good, np.ndarray):
+            pick = np.flatnonzero(good)
+            sel, sub = base[pick], sub.take(pick)
         else:
-            bad = np.zeros(0, dtype=np.int64)
-        suspects = np.flatnonzero(gerr) if gerr is not None else np.zeros(0, dtype=np.int64)
-        enabled = ok.copy()
+            sel = base if good else NO_ROWS
+            sub = sub if good else sub.take(NO_ROWS)
+        new, uerr = self.apply(sub)
+        bad = NO_ROWS
+        if uerr is not None and uerr.any():
+            bad, sel, new = sel[uerr], sel[~uerr], new[~uerr]
+        suspects = base[gerr] if gerr is not None else NO_ROWS
         if len(suspects) or len(bad):
-            return self._recheck(b, enabled, rows, new, np.concatenate([suspects, bad]))
-        return Fired(enabled, rows, new, bad)
+            enabled = np.setdiff1d(np.union1d(sel, bad), suspects)
+            return self._recheck(b, enabled, sel, new, np.union1d(suspects, bad))
+        return Fired(sel, sel, new, NO_ROWS)
 
     def apply(self, sub: Batch) -> tuple[np.ndarray, Err]:
         new = sub.words.copy()
@@ -92,21 +114,19 @@ class CompiledInstance:
         return new, orr(err, _double_writes(written, sub.n))
 
     def _recheck(
-        self, b: Batch, enabled: np.ndarray, rows: np.ndarray, new: np.ndarray, rows2: np.ndarray
+        self, b: Batch, enabled: np.ndarray, rows: np.ndarray, new: np.ndarray, suspects: np.ndarray
     ) -> Fired:
         """Recompute suspect rows with the reference semantics."""
         lay = self.layout
-        extra_rows, extra_new, errors = [], [], []
-        for r in sorted(set(rows2.tolist())):
+        on, extra_rows, extra_new, errors = [], [], [], []
+        for r in suspects.tolist():
             state = lay.unpack(b.words[r])
             try:
                 if not semantics.enabled(self.inst, state):
-                    enabled[r] = False
                     continue
-                enabled[r] = True
+                on.append(r)
                 nxt = semantics.apply(self.inst, state)
             except EvalError:
-                enabled[r] = True
                 errors.append(r)
                 continue
             extra_rows.append(r)
@@ -114,7 +134,97 @@ class CompiledInstance:
         all_rows = np.concatenate([rows, np.array(extra_rows, dtype=np.int64)])
         all_new = np.concatenate([new, np.array(extra_new, dtype=np.uint64)])
         order = np.argsort(all_rows, kind="stable")
-        return Fired(enabled, all_rows[order], all_new[order], np.array(errors, dtype=np.int64))
+        en = np.union1d(enabled, np.array(on + errors, dtype=np.int64))
+        return Fired(en, all_rows[order], all_new[order], np.array(errors, dtype=np.int64))
+
+
+def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
+    """`a and b and c` as [a, b, c], in evaluation (short-circuit) order."""
+    if isinstance(e, ir.Binary) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _split_guard(
+    comp: Compiler, conjuncts: list[ir.Expr], env: dict[str, int]
+) -> tuple[int, int, bool, list[ir.Expr]]:
+    """(mask, wanted bits, never enabled, remaining conjuncts) for a conjunction."""
+    mask = want = 0
+    never = False
+    rest: list[ir.Expr] = []
+    clean = True  # nothing before this conjunct can fault
+    lay = comp.layout
+    for c in conjuncts:
+        test = _slot_test(comp, c, env) if clean else None
+        if test is None:
+            rest.append(c)
+            clean = clean and not _may_fault(comp, c, env)
+            continue
+        slot, value = test
+        stored = value - lay.lows[slot]
+        bits = lay.masks[slot] << lay.shifts[slot]
+        if not 0 <= stored <= lay.masks[slot] or (
+            mask & bits and want & bits != stored << lay.shifts[slot]
+        ):
+            never = True
+        mask |= bits
+        want |= (stored & lay.masks[slot]) << lay.shifts[slot]
+    return mask, want, never, rest
+
+
+def _slot_test(comp: Compiler, e: ir.Expr, env: dict[str, int]) -> tuple[int, int] | None:
+    """(slot, value) if `e` is `slot == constant` (or a bare boolean slot, or its negation)."""
+    if isinstance(e, ir.Unary) and e.op == "not":
+        slot = _static_slot(comp, e.arg, env)
+        return (slot, 0) if slot is not None and isinstance(e.arg.type, ir.BoolType) else None
+    if isinstance(e.type, ir.BoolType) and not isinstance(e, ir.Binary):
+        slot = _static_slot(comp, e, env)
+        return (slot, 1) if slot is not None else None
+    if not (isinstance(e, ir.Binary) and e.op == "eq"):
+        return None
+    for var, other in ((e.left, e.right), (e.right, e.left)):
+        slot = _static_slot(comp, var, env)
+        value = comp.expr(other, env)
+        if slot is not None and isinstance(value, int):
+            return slot, value
+    return None
+
+
+def _static_slot(comp: Compiler, e: ir.Expr, env: dict[str, int]) -> int | None:
+    if isinstance(e, ir.Var):
+        return e.slot
+    if isinstance(e, ir.ArrayRead):
+        slot = comp.slot_of(e, env)
+        return slot if isinstance(slot, int) else None
+    return None
+
+
+def _may_fault(comp: Compiler, e: ir.Expr, env: dict[str, int]) -> bool:
+    """Whether evaluating `e` can raise EvalError (a dynamic or bad index, a division)."""
+    if isinstance(e, ir.ArrayRead) and not isinstance(comp.slot_of(e, env), int):
+        return True
+    if isinstance(e, ir.Binary) and e.op in ("div", "mod"):
+        d = comp.expr(e.right, env)
+        if not (isinstance(d, int) and d > 0):
+            return True
+    if isinstance(e, ir.Quant):
+        return any(_may_fault(comp, e.body, {**env, e.var: v}) for v in e.domain.values())
+    return any(_may_fault(comp, c, env) for c in _children(e))
+
+
+def _children(e: ir.Expr) -> tuple[ir.Expr, ...]:
+    match e:
+        case ir.ArrayRead(indices=ix):
+            return ix
+        case ir.Unary(arg=a):
+            return (a,)
+        case ir.Binary(left=lft, right=rgt):
+            return (lft, rgt)
+        case ir.Ite(cond=c, then=t, orelse=o):
+            return (c, t, o)
+        case ir.Call(args=args):
+            return args
+    return ()
 
 
 def _double_writes(written: list[Arr], n: int) -> Err:

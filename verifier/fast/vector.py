@@ -49,6 +49,10 @@ class Batch:
             self._cols[k] = col
         return col
 
+    def take(self, rows: np.ndarray) -> Batch:
+        """The sub-batch of some rows (decoded columns are not carried over)."""
+        return Batch(self.layout, self.tables, self.words[rows])
+
     def gather(self, slots: np.ndarray) -> np.ndarray:
         """Per-row read of slot `slots[i]` (slots already clipped into range)."""
         t = self.tables
