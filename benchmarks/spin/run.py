@@ -9,11 +9,13 @@ RSS for each tool and the ratio ours/SPIN of states per second.
     .venv/bin/python benchmarks/spin/run.py --models mutex --sizes all --json out.json
 
 SPIN (Debian package `spin`, needs gcc) is compiled with the exact-match recipe of
-shared/REFERENCE_MODELS.md section 19: `-DSAFETY -DNOREDUCE -DNOCLAIM`, plus `-DBFS` by
-default (breadth-first, as ours; `--spin-mode dfs` for its default depth-first search, whose
-stack needs ~100 bytes per level and most of these models are as deep as they are wide).
-SPIN's time is the run of `pan` only, not `spin -a` and gcc; ours is the whole check
-(parse, vectorised compilation, search) in a fresh process.
+shared/REFERENCE_MODELS.md section 19: `-DSAFETY -DNOREDUCE -DNOCLAIM`, with its default
+depth-first search plus `-DSC` (stack cycling: the search stack beyond `-m` levels goes to
+disk, since the philosophers' DFS stack is nearly as deep as the state space is large);
+`--spin-mode bfs` compiles `-DBFS` instead. The hash table gets `-w` = the bit length of the
+state count (one to two slots per state; SPIN chains collisions). SPIN's time is the run of
+`pan` only, not `spin -a` and gcc; ours is the whole check (parse, vectorised compilation,
+search) in a fresh process.
 """
 
 from __future__ import annotations
@@ -34,17 +36,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-# model -> (promela macro per const, sizes by class); each size is a dict of consts.
+# model -> size class -> consts (the .pml files take the same names as -D macros).
 MODELS: dict[str, dict[str, list[dict[str, int]]]] = {
     "mutex": {
-        "small": [{"N": 13}],  # 114,688 states
-        "medium": [{"N": 17}],  # 2,359,296
-        "large": [{"N": 21}],  # 46,137,344
+        "small": [{"N": 13}],  # 167,936 states
+        "medium": [{"N": 17}],  # 3,473,408
+        "large": [{"N": 20}],  # 32,505,856
     },
     "philosophers": {
         "small": [{"N": 10}],  # 328,393
         "medium": [{"N": 12}],  # 4,165,553
-        "large": [{"N": 14}],
+        "large": [{"N": 14}],  # 53,000,000 or so
     },
     "two_phase": {
         "small": [{"RM": 7}],  # 296,448
@@ -52,9 +54,9 @@ MODELS: dict[str, dict[str, list[dict[str, int]]]] = {
         "large": [{"RM": 10}],
     },
     "fleet": {
-        "small": [{"N": 6, "B": 8}],  # 65,724
+        "small": [{"N": 7, "B": 8}],  # 268,360
         "medium": [{"N": 8, "B": 10}],  # 1,801,248
-        "large": [{"N": 10, "B": 12}],
+        "large": [{"N": 10, "B": 10}],  # 30,445,440
     },
 }
 
@@ -116,15 +118,12 @@ def run_spin(model: str, consts: dict[str, int], expected: int, mode: str) -> Ru
             capture_output=True,
         )
         flags = ["-O2", "-DSAFETY", "-DNOREDUCE", "-DNOCLAIM", "-DMEMLIM=16000"]
-        if mode == "bfs":
-            flags.append("-DBFS")
+        flags.append("-DBFS" if mode == "bfs" else "-DSC")
         compiled = time.perf_counter()
         subprocess.run(["gcc", *flags, "-o", "pan", "pan.c"], cwd=tmp, check=True)
         compile_s = time.perf_counter() - compiled
-        hash_bits = max(18, (2 * max(expected, 1)).bit_length())
+        hash_bits = max(18, max(expected, 1).bit_length())
         pan = ["./pan", "-E", "-n", f"-w{hash_bits}"]
-        if mode == "dfs":
-            pan.append(f"-m{expected + 10}")  # a DFS path visits each state at most once
         text, seconds, rss_mb = _timed(pan, tmp)
     return _parse_pan(text, seconds, rss_mb, f"compile {compile_s:.1f}s, {mode}")
 
@@ -189,8 +188,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=list(MODELS))
     ap.add_argument("--sizes", default="small,medium", help="small, medium, large or all")
-    ap.add_argument("--spin-mode", choices=("bfs", "dfs"), default="bfs")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--spin-mode", choices=("bfs", "dfs"), default="dfs")
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("consts", nargs="*", help=argparse.SUPPRESS)
