@@ -121,4 +121,5 @@ def test_deep_nesting_is_a_diagnostic_not_a_crash() -> None:
     loaded = load_text(text, "deep.cap")
     assert loaded.model is None
     (diag,) = loaded.diagnostics
-    assert diag.message == "the spec nests too deeply to process"
+    assert diag.message == "this declaration nests too deeply to process"
+    assert (diag.span.line, diag.span.column) == (2, 1)  # the invariant, not the file's start

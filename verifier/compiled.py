@@ -22,6 +22,7 @@ Fire = Callable[[State], State | None]
 Pred = Callable[[State], bool]
 
 UNROLL_LIMIT = 32  # quantifiers over larger domains become generator expressions
+UNROLL_CHARS = 4000  # nor are bodies unrolled into more code than this
 WIDE_STATE = 48  # above this many slots, successors are built from a list copy
 
 
@@ -118,7 +119,12 @@ class _Gen:
 
     def quant(self, e: ir.Quant) -> str:
         values = list(e.domain.values())
-        if len(values) <= UNROLL_LIMIT:
+        var = f"q{next(self.counter)}"
+        self.names[e.var] = var
+        body = self.expr(e.body)
+        del self.names[e.var]
+        # Unrolling copies the body once per value; nested quantifiers would multiply.
+        if len(values) <= UNROLL_LIMIT and len(body) * len(values) <= UNROLL_CHARS:
             parts = []
             for v in values:
                 self.names[e.var] = str(v)
@@ -128,10 +134,6 @@ class _Gen:
                 return "(" + " + ".join(f"(1 if {p} else 0)" for p in parts) + ")"
             joiner = " and " if e.kind == "all" else " or "
             return "(" + joiner.join(parts) + ")"
-        var = f"q{next(self.counter)}"
-        self.names[e.var] = var
-        body = self.expr(e.body)
-        del self.names[e.var]
         rng = f"range({values[0]}, {values[-1] + 1})"
         if e.kind == "count":
             return f"sum(1 for {var} in {rng} if {body})"
@@ -232,16 +234,27 @@ def _reference_pred(e: ir.Expr) -> Pred:
     return lambda s: bool(eval_expr(e, s, {}))
 
 
+def _compile_chunk(source: str, name: str, fn: str, namespace: dict[str, object]) -> None:
+    """Define `fn` from `source`; code too deeply nested for Python uses the reference."""
+    try:
+        exec(compile(source, f"<compiled {name}>", "exec"), namespace)
+    except (SyntaxError, RecursionError, MemoryError):
+        namespace[fn] = lambda ref, *args: ref
+
+
 def compile_model(model: ir.Model) -> CompiledModel:
     """Generate and compile closures for every transition instance and property."""
     width = len(model.slots)
-    chunks = [_transition_source(f"t{i}", t, width) for i, t in enumerate(model.transitions)]
-    chunks += [_pred_source(f"p{i}", p.cond) for i, p in enumerate(model.properties)]
+    chunks = [
+        (f"t{i}", _transition_source(f"t{i}", t, width)) for i, t in enumerate(model.transitions)
+    ]
+    chunks += [(f"p{i}", _pred_source(f"p{i}", p.cond)) for i, p in enumerate(model.properties)]
     if model.final is not None:
-        chunks.append(_pred_source("final", model.final))
-    source = "\n\n".join(chunks) + "\n"
+        chunks.append(("final", _pred_source("final", model.final)))
     namespace: dict[str, object] = {"_ix": _ix, "_Fault": _Fault}
-    exec(compile(source, f"<compiled {model.name}>", "exec"), namespace)
+    for fn, chunk in chunks:
+        _compile_chunk(chunk, model.name, fn, namespace)
+    source = "\n\n".join(chunk for _, chunk in chunks) + "\n"
     insts = sem.instances(model)
     makers = [namespace[f"t{i}"] for i in range(len(model.transitions))]
     position = {t.name: i for i, t in enumerate(model.transitions)}

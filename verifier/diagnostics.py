@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +29,7 @@ class Span:
 
 
 NOWHERE = Span(1, 1, 1, 1)
+TAB = 4  # tab stops when a source line is shown
 WHOLE_FILE = Span(0, 0, 0, 0)  # a diagnostic about the file as a whole (or the command line)
 
 # The stable codes. Adding one here is part of the contract (docs/diagnostics.md lists them).
@@ -88,6 +90,18 @@ class SpecError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
+def too_deep(span: Span, path: str) -> Diagnostic:
+    """The diagnostic for a declaration nested beyond what can be processed."""
+    return Diagnostic(
+        "syntax",
+        "error",
+        "this declaration nests too deeply to process",
+        span,
+        "split long chains and deep nesting into `def` definitions or separate statements",
+        path,
+    )
+
+
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
@@ -110,21 +124,56 @@ class DiagnosticSink:
         return has_errors(self.items)
 
 
+def source_lines(source: str) -> list[str]:
+    """The lines of a source as the parser numbers them: split at `\\n` only."""
+    return [ln.removesuffix("\r") for ln in source.split("\n")]
+
+
+def _char_width(ch: str, col: int) -> int:
+    if ch == "\t":
+        return TAB - col % TAB
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _width(text: str) -> int:
+    """Display columns of `text`: tabs to the next multiple of 4, wide characters take two."""
+    col = 0
+    for ch in text:
+        col += _char_width(ch, col)
+    return col
+
+
+def _expand(text: str) -> str:
+    """`text` with its tabs replaced by spaces up to the next tab stop."""
+    out: list[str] = []
+    col = 0
+    for ch in text:
+        w = _char_width(ch, col)
+        out.append(" " * w if ch == "\t" else ch)
+        col += w
+    return "".join(out)
+
+
 def render(diag: Diagnostic, source: str | None) -> str:
     """Compiler-style text: location, code, message, the source line with a caret, help."""
     sp = diag.span
     where = f"{diag.path}:{sp.line}:{sp.column}" if sp.line > 0 else diag.path
     head = f"{where}: {diag.severity}[{diag.code}]: {diag.message}"
     lines = [head]
-    text_lines = source.splitlines() if source is not None else []
+    text_lines = source_lines(source) if source is not None else []
     if 1 <= sp.line <= len(text_lines):
-        text = text_lines[sp.line - 1].replace("\t", " ")
+        raw = text_lines[sp.line - 1]
+        start = min(max(sp.column, 1), len(raw) + 1) - 1
+        end = sp.end_column - 1 if sp.end_line == sp.line else len(raw)
+        end = min(max(end, start), len(raw))
         gutter = " " * len(str(sp.line))
-        end = sp.end_column if sp.end_line == sp.line else len(text) + 1
-        width = max(1, end - sp.column)
+        pad = _width(raw[:start])
+        width = max(1, _width(raw[:end]) - pad)
         lines.append(f"{gutter} |")
-        lines.append(f"{sp.line} | {text}")
-        lines.append(f"{gutter} | {' ' * (sp.column - 1)}{'^' * width}")
+        lines.append(f"{sp.line} | {_expand(raw)}".rstrip())
+        lines.append(f"{gutter} | {' ' * pad}{'^' * width}")
         if diag.help:
             lines.append(f"{gutter} = help: {diag.help}")
     elif diag.help:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier import ir
-from verifier.explicit import Progress, check_explicit
+from verifier.explicit import Progress, check_explicit, refuse_initial_explosion
 from verifier.results import CheckResult
 
 ENGINES = ("auto", "explicit", "bmc", "kind", "pdr")
@@ -67,6 +67,9 @@ def search_explicit(
 ) -> CheckResult:
     """Explicit search: the packed engine if it pays and the state fits in 64 bits, else the
     general one. Both give the same result; the `engine` field says which ran."""
+    refused = refuse_initial_explosion(model)
+    if refused is not None:
+        return refused
     if model.declared_space() > PACKED_FROM:
         from verifier.fast import check_packed  # NumPy loads only for big searches
 

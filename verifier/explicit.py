@@ -37,6 +37,52 @@ class Graph:
     complete: bool
 
 
+MAX_INITIAL_STATES = 2**22  # initial valuations enumerated before `init when` filters them
+
+
+class TooManyInitialStates(Exception):
+    """The `= any` variables of a model start from more valuations than can be enumerated."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def check_initial_count(model: ir.Model) -> None:
+    """Raise TooManyInitialStates before enumerating an initial set that cannot fit."""
+    count, free = 1, []
+    for var in model.vars:
+        if var.init is None:
+            count *= var.type.size()
+            free.append(var)
+    if count <= MAX_INITIAL_STATES:
+        return
+    names = ", ".join(f"`{v.name}`" for v in free)
+    raise TooManyInitialStates(
+        Diagnostic(
+            "too-large",
+            "error",
+            f"{names} start{'s' if len(free) == 1 else ''} from any value: "
+            f"{count} initial states, more than the explicit engine enumerates",
+            free[0].span,
+            f"at most {MAX_INITIAL_STATES:,} initial states are enumerated; give initial "
+            "values, narrow the ranges, or use a symbolic engine (`--engine pdr`)",
+            model.path,
+        )
+    )
+
+
+def refuse_initial_explosion(model: ir.Model) -> CheckResult | None:
+    """An invalid, incomplete result if the initial states cannot be enumerated, else None."""
+    try:
+        check_initial_count(model)
+    except TooManyInitialStates as err:
+        return CheckResult(
+            model.path, model.source, model, diagnostics=[err.diagnostic], complete=False
+        )
+    return None
+
+
 @dataclass
 class _Found:
     """The first (so shortest) occurrence of something at state `at`."""
@@ -218,6 +264,7 @@ def _dead_transitions(model: ir.Model, cov: dict[str, int]) -> list[Diagnostic]:
 def _search(
     model: ir.Model, max_states: int | None, progress: Progress | None, keep_edges: bool
 ) -> _Search:
+    check_initial_count(model)
     search = _Search(model, compile_model(model), max_states, progress, keep_edges)
     # The search allocates millions of tuples and no cycles; the cyclic collector would
     # rescan them all again and again (measured: 2-3x slower at a million states).
@@ -240,6 +287,9 @@ def check_explicit(
 ) -> CheckResult:
     """Explore every reachable state breadth-first and decide every property."""
     started = time.perf_counter()
+    refused = refuse_initial_explosion(model)
+    if refused is not None:
+        return refused
     search = _search(model, max_states, progress, keep_edges=False)
     cov = _coverage(search)
     result = CheckResult(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from verifier import ir
-from verifier.diagnostics import Diagnostic, Span, SpecError
+from verifier.diagnostics import Diagnostic, Span, SpecError, too_deep
 from verifier.lower import lower_spec_with_warnings
 from verifier.parser import parse_spec
 
@@ -28,16 +28,8 @@ def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None
         model, warnings = lower_spec_with_warnings(spec, consts)
     except SpecError as err:
         return Loaded(path, text, None, list(err.diagnostics))
-    except RecursionError:
-        diag = Diagnostic(
-            "syntax",
-            "error",
-            "the spec nests too deeply to process",
-            Span(1, 1, 1, 1),
-            "split deeply nested expressions",
-            path,
-        )
-        return Loaded(path, text, None, [diag])
+    except RecursionError:  # lowering reports its own, located; this is the last resort
+        return Loaded(path, text, None, [too_deep(Span(1, 1, 1, 1), path)])
     return Loaded(path, text, model, warnings)
 
 

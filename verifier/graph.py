@@ -10,7 +10,7 @@ import networkx as nx
 from verifier import ir
 from verifier import semantics as sem
 from verifier.diagnostics import render as render_diagnostic
-from verifier.explicit import Graph, explore
+from verifier.explicit import Graph, TooManyInitialStates, explore
 from verifier.frontend import load_file
 from verifier.render import step_label
 from verifier.results import Step
@@ -79,7 +79,11 @@ def render_graph(
         for d in loaded.diagnostics:
             err.write(render_diagnostic(d, loaded.source) + "\n")
         return 2
-    g = explore(loaded.model, max_states=max_states)
+    try:
+        g = explore(loaded.model, max_states=max_states)
+    except TooManyInitialStates as too_many:
+        err.write(render_diagnostic(too_many.diagnostic, loaded.source) + "\n")
+        return 2
     if not g.complete:
         err.write(
             f"{path}: more than {max_states} reachable states; raise --max-states or "

@@ -20,10 +20,11 @@ from verifier.diagnostics import (
     DiagnosticSink,
     Span,
     SpecError,
+    source_lines,
     too_deep,
 )
 from verifier.evaluate import EvalError, eval_expr
-from verifier.types import describe, join_types, same_kind
+from verifier.types import describe, join_types, mismatch_help, same_kind
 
 MAX_ENUMERATION = 1_000_000  # cap on initial states / parameter tuples enumerated at lowering
 BUILTINS = ("min", "max", "abs", "size")
@@ -78,7 +79,7 @@ class Lowerer:
         self.expanded: set[str] = set()
         self.final_seen: Span | None = None
         self.quant_counter = itertools.count()
-        self.source_lines = spec.source.splitlines()
+        self.source_lines = source_lines(spec.source)
 
     # ---- entry
     def run(self) -> ir.Model:
@@ -184,6 +185,7 @@ class Lowerer:
                 "duplicate",
                 f"`{ident.name}` is a built-in function and cannot be a {kind}",
                 ident.span,
+                "rename it; `min`, `max`, `abs` and `size` are built-in functions",
             )
             return False
         self.declared[ident.name] = ident.span
@@ -227,7 +229,12 @@ class Lowerer:
         seen: dict[str, Span] = {}
         for m in members:
             if m.name in seen:
-                self.sink.error("duplicate", f"enum member `{m.name}` is listed twice", m.span)
+                self.sink.error(
+                    "duplicate",
+                    f"enum member `{m.name}` is listed twice",
+                    m.span,
+                    f"remove the second `{m.name}`",
+                )
             seen[m.name] = m.span
         enum = ir.EnumType(name, tuple(seen))
         for member in enum.members:
@@ -274,6 +281,7 @@ class Lowerer:
                         "type-mismatch",
                         f"the list has {len(e.elems)} elements but the array has {t.length}",
                         e.span,
+                        f"give one value per element ({t.length}), or one value for all of them",
                     )
                     return (0,) * t.width
                 return tuple(x for el in e.elems for x in self._initial_value(el, t.elem))
@@ -288,48 +296,58 @@ class Lowerer:
         if value is None:
             return (0,)
         if isinstance(t, ir.IntType) and not t.lo <= value <= t.hi:
-            self.sink.error("out-of-range", f"initial value {value} is outside {t}", e.span)
+            self.sink.error(
+                "out-of-range",
+                f"the initial value {value} is outside the range `{t}`",
+                e.span,
+                "widen the range or start from a value inside it",
+            )
         return (value,)
 
     # ---- types
-    def _type(self, t: s.TypeExpr, name: str = "enum") -> ir.Type | None:
+    def _type(
+        self, t: s.TypeExpr, name: str = "enum", scope: _Scope | None = None
+    ) -> ir.Type | None:
         match t:
             case s.BoolT():
                 return ir.BOOL
             case s.RangeT():
-                lo = self._constant_int(t.lo, "a range bound")
-                hi = self._constant_int(t.hi, "a range bound")
+                lo = self._constant_int(t.lo, "a range bound", scope)
+                hi = self._constant_int(t.hi, "a range bound", scope)
                 if lo is None or hi is None:
                     return None
                 if lo > hi:
-                    self.sink.error("bad-range", f"the range {lo}..{hi} is empty", t.span)
+                    self.sink.error(
+                        "bad-range", f"the range `{lo}..{hi}` is empty", t.span, self._range_help()
+                    )
                     return None
                 return ir.IntType(lo, hi)
             case s.EnumT():
                 return self._enum(name, t.members)
             case s.SetT():
-                elem = self._type(t.elem)
+                elem = self._type(t.elem, scope=scope)
                 if elem is None:
                     return None
                 if not isinstance(elem, ir.EnumType):
                     self.sink.error(
                         "type-mismatch",
-                        f"a set's elements must be an enum, not {elem}",
+                        f"a set's elements must be an enum, not `{elem}`",
                         t.elem.span,
                         "declare `enum Name { ... }` and use `set of Name`",
                     )
                     return None
                 return ir.SetType(elem)
             case s.ArrayT():
-                index = self._type(t.index)
-                elem = self._type(t.elem, name=name)
+                index = self._type(t.index, scope=scope)
+                elem = self._type(t.elem, name=name, scope=scope)
                 if index is None or elem is None:
                     return None
                 if not isinstance(index, ir.BoolType | ir.IntType | ir.EnumType):
                     self.sink.error(
                         "type-mismatch",
-                        f"an array index must be a range or an enum, not {index}",
+                        f"an array index must be a range, an enum or `bool`, not `{index}`",
                         t.index.span,
+                        "index by a range such as `1..N` or by an enum",
                     )
                     return None
                 return ir.ArrayType(index, elem)
@@ -351,7 +369,10 @@ class Lowerer:
         for p in params:
             if p.name.name in seen:
                 self.sink.error(
-                    "duplicate", f"parameter `{p.name.name}` is declared twice", p.name.span
+                    "duplicate",
+                    f"parameter `{p.name.name}` is declared twice",
+                    p.name.span,
+                    "give each parameter its own name",
                 )
                 continue
             seen.add(p.name.name)
@@ -361,8 +382,9 @@ class Lowerer:
             if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType):
                 self.sink.error(
                     "type-mismatch",
-                    f"a parameter must be a bool, a range or an enum, not {t}",
+                    f"a parameter must be a bool, a range or an enum, not `{t}`",
                     p.type.span,
+                    "pass one member at a time, or keep collections in state variables",
                 )
                 continue
             out.append(ir.Param(p.name.name, t, p.span))
@@ -517,15 +539,20 @@ class Lowerer:
     def _target(self, lv: s.LValue, scope: _Scope) -> _Target | None:
         name = lv.var.name
         if name not in self.vars:
-            if name in scope.names:
-                msg = f"`{name}` is a parameter, not a state variable; it cannot be assigned"
-                self.sink.error("unknown-name", msg, lv.var.span)
+            what = self._kind_of(name, scope)
+            if what is not None:
+                self.sink.error(
+                    "unknown-name",
+                    f"`{name}` is {what}, not a state variable; it cannot be assigned",
+                    lv.var.span,
+                    "only state variables can be assigned; declare one in `state { ... }`",
+                )
             else:
                 self.sink.error(
                     "unknown-name",
                     f"unknown state variable `{name}`",
                     lv.var.span,
-                    self._suggest(name, self.vars),
+                    self._suggest(name, self.vars) or "declare it in a `state { ... }` block",
                 )
             return None
         var = self.vars[name]
@@ -541,8 +568,16 @@ class Lowerer:
         out: list[ir.Expr] = []
         for e in exprs:
             if not isinstance(t, ir.ArrayType):
+                dims = _dims(var.type)
                 self.sink.error(
-                    "type-mismatch", f"`{var.name}` has no more dimensions to index", e.span
+                    "type-mismatch",
+                    f"`{var.name}` has no more dimensions to index"
+                    if dims
+                    else f"`{var.name}` is not an array",
+                    e.span,
+                    f"`{var.name}` takes {dims} index{'es' if dims != 1 else ''}"
+                    if dims
+                    else "remove the `[...]`",
                 )
                 return None
             try:
@@ -553,7 +588,14 @@ class Lowerer:
                 return None
             value = _try_fold(idx)
             if value is not None and not 0 <= ir.index_offset(t.index, value) < t.index.size():
-                self.sink.error("out-of-range", f"index {value} is outside {t.index}", e.span)
+                self.sink.error(
+                    "out-of-range",
+                    f"index {value} is outside `{var.name}`'s index range `{t.index}`",
+                    e.span,
+                    f"valid indices run from {t.index.lo} to {t.index.hi}"
+                    if isinstance(t.index, ir.IntType)
+                    else None,
+                )
                 return None
             out.append(idx)
             t = t.elem
@@ -614,11 +656,12 @@ class Lowerer:
             "type-mismatch",
             f"{what} must be {describe(want)}, but it is {describe(got.type)}",
             span,
+            mismatch_help(want, got.type),
         )
 
-    def _constant_int(self, e: s.Expr, what: str) -> int | None:
+    def _constant_int(self, e: s.Expr, what: str, scope: _Scope | None = None) -> int | None:
         try:
-            lowered = self._expr(e, _Scope())
+            lowered = self._expr(e, scope or _Scope())
         except _Poison:
             return None
         if not isinstance(lowered.type, ir.IntType):
@@ -638,7 +681,12 @@ class Lowerer:
         try:
             return eval_expr(e, (), {})
         except EvalError as err:
-            self.sink.error("out-of-range", err.message, err.span)
+            self.sink.error(
+                "out-of-range",
+                err.message,
+                err.span,
+                "constant expressions are evaluated when the spec is loaded",
+            )
             return None
 
     def _text(self, span: Span) -> str:
@@ -651,6 +699,26 @@ class Lowerer:
         parts += [ln.strip() for ln in lines[span.line : span.end_line - 1]]
         parts.append(lines[span.end_line - 1][: span.end_column - 1].strip())
         return " ".join(p.strip() for p in parts if p.strip())
+
+    def _kind_of(self, name: str, scope: _Scope) -> str | None:
+        """What a declared name that is not a state variable is, for messages."""
+        if name in scope.names:
+            return "a parameter"
+        if name in self.consts:
+            return "a constant"
+        if name in self.defs:
+            return "a definition"
+        if name in self.types:
+            return "a type"
+        if name in self.members:
+            return "an enum member"
+        return None
+
+    def _range_help(self) -> str:
+        if self.overrides:
+            given = ", ".join(f"`--const {k}={v}`" for k, v in self.overrides.items())
+            return f"a range `lo..hi` needs lo <= hi; check {given}"
+        return "a range `lo..hi` needs lo <= hi"
 
     def _suggest(self, name: str, candidates: Mapping[str, object] | list[str]) -> str | None:
         close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
@@ -674,6 +742,13 @@ def _slots_of(name: str, t: ir.Type, path: tuple[int, ...]) -> Iterator[ir.Slot]
             yield from _slots_of(name, t.elem, (*path, v))
     else:
         yield ir.Slot(name, path, t)
+
+
+def _dims(t: ir.Type) -> int:
+    n = 0
+    while isinstance(t, ir.ArrayType):
+        n, t = n + 1, t.elem
+    return n
 
 
 def _layout(t: ir.Type, depth: int) -> tuple[tuple[ir.IndexType, ...], tuple[int, ...]]:

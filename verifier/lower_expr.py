@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from verifier import ir
 from verifier import syntax as s
-from verifier.types import arith_interval, describe, join_types, same_kind
+from verifier.types import arith_interval, describe, join_types, mismatch_help, same_kind
 
 if TYPE_CHECKING:
     from verifier.lower import Lowerer, _Scope
+
 
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "mod": "mod"}
 _COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
@@ -57,7 +58,10 @@ class _ExprLowerer:
                 return self.set_lit(e, expected)
             case s.ListLit():
                 return self.fail(
-                    "type-mismatch", "a list is only allowed as an array's initial value", e.span
+                    "type-mismatch",
+                    "a list is only allowed as an array's initial value",
+                    e.span,
+                    "read elements with `a[i]`; use a set `{...}` for several enum members",
                 )
         return self.fail("syntax", "unsupported expression", e.span)  # pragma: no cover
 
@@ -86,10 +90,27 @@ class _ExprLowerer:
         if n in lw.members:
             return self.enum_member(n, lw.members[n], expected, e.span)
         if n in lw.types:
-            return self.fail("type-mismatch", f"`{n}` is a type, not a value", e.span)
+            return self.fail(
+                "type-mismatch",
+                f"`{n}` is a type, not a value",
+                e.span,
+                self.type_help(n),
+            )
         known = [*self.scope.names, *lw.vars, *lw.consts, *lw.defs, *lw.members]
         known = [k for k in known if "#" not in k]
-        return self.fail("unknown-name", f"unknown name `{n}`", e.span, lw._suggest(n, known))
+        return self.fail(
+            "unknown-name",
+            f"unknown name `{n}`",
+            e.span,
+            lw._suggest(n, known)
+            or "declare it as a constant, a definition, a state variable or an enum member",
+        )
+
+    def type_help(self, n: str) -> str:
+        t = self.lw.types[n]
+        if isinstance(t, ir.EnumType) and t.members:
+            return f"write a member, such as `{n}.{t.members[0]}`"
+        return "use a value of the type, or quantify over it with `all`, `some` or `count`"
 
     def enum_member(
         self, n: str, enums: list[ir.EnumType], expected: ir.Type | None, span: ir.Span
@@ -106,20 +127,34 @@ class _ExprLowerer:
     def member(self, e: s.Member) -> ir.Expr:
         t = self.lw.types.get(e.enum)
         if not isinstance(t, ir.EnumType):
+            enums = [k for k, v in self.lw.types.items() if isinstance(v, ir.EnumType)]
+            var = self.lw.vars.get(e.enum)
+            kind = "a state variable" if var is not None else self.lw._kind_of(e.enum, self.scope)
+            if kind is not None:
+                members = var.type.members if var and isinstance(var.type, ir.EnumType) else ()
+                return self.fail(
+                    "unknown-name",
+                    f"`{e.enum}` is {kind}, not an enum",
+                    e.span,
+                    f"compare it with a member: `{e.enum} == {e.member}`"
+                    if e.member in members
+                    else "`Enum.member` names a member of an enum declared with `enum`",
+                )
             return self.fail(
                 "unknown-name",
                 f"unknown enum `{e.enum}`",
                 e.span,
-                self.lw._suggest(
-                    e.enum, [k for k, v in self.lw.types.items() if isinstance(v, ir.EnumType)]
-                ),
+                self.lw._suggest(e.enum, enums)
+                or ("declared enums: " + ", ".join(f"`{k}`" for k in enums) if enums else None)
+                or "declare it with `enum Name { ... }`",
             )
         if e.member not in t.members:
             return self.fail(
                 "unknown-name",
                 f"`{e.member}` is not a member of `{e.enum}`",
                 e.span,
-                self.lw._suggest(e.member, list(t.members)),
+                self.lw._suggest(e.member, list(t.members))
+                or f"the members of `{e.enum}` are " + ", ".join(f"`{m}`" for m in t.members),
             )
         return ir.Lit(t.members.index(e.member), t, e.span)
 
@@ -145,11 +180,21 @@ class _ExprLowerer:
     # ---- operators
     def want(self, e: ir.Expr, kind: type, what: str, span: ir.Span) -> ir.Expr:
         if not isinstance(e.type, kind):
-            want = "a bool" if kind is ir.BoolType else "an integer"
+            want: ir.Type = ir.BOOL if kind is ir.BoolType else ir.IntType(0, 0)
             return self.fail(
-                "type-mismatch", f"{what} must be {want}, but it is {describe(e.type)}", span
+                "type-mismatch",
+                f"{what} must be {describe(want)}, but it is {describe(e.type)}",
+                span,
+                mismatch_help(want, e.type) or self.operand_help(e.type),
             )
         return e
+
+    def operand_help(self, t: ir.Type) -> str | None:
+        if isinstance(t, ir.EnumType):
+            return "enum members are not numbers; compare them with `==` or `!=`"
+        if isinstance(t, ir.SetType):
+            return "sets support `+`, `-`, `*`, `in`, `==`, `!=` and `size(s)`"
+        return None
 
     def unary(self, e: s.Unary) -> ir.Expr:
         arg = self.lower(e.arg, ir.BOOL if e.op == "not" else None)
@@ -186,9 +231,15 @@ class _ExprLowerer:
                     "type-mismatch",
                     f"cannot compare {describe(left.type)} with {describe(right.type)}",
                     e.span,
+                    "both sides of `==` and `!=` must have the same type",
                 )
             if isinstance(left.type, ir.ArrayType):
-                return self.fail("type-mismatch", "arrays cannot be compared whole", e.span)
+                return self.fail(
+                    "type-mismatch",
+                    "arrays cannot be compared whole",
+                    e.span,
+                    "compare elements, e.g. `all i in I: a[i] == b[i]`",
+                )
         else:
             self.want(left, ir.IntType, f"`{e.op}`'s left side", e.left.span)
             self.want(right, ir.IntType, f"`{e.op}`'s right side", e.right.span)
@@ -236,6 +287,7 @@ class _ExprLowerer:
                         "type-mismatch",
                         f"{describe(opt.type)} cannot be in a set with {describe(left.type)}",
                         src.span,
+                        "every value in `{...}` must have the type of the left side",
                     )
                 eq = ir.Binary("eq", left, opt, ir.BOOL, src.span)
                 out = eq if out is None else ir.Binary("or", out, eq, ir.BOOL, e.span)
@@ -247,6 +299,7 @@ class _ExprLowerer:
                 "type-mismatch",
                 f"`in` needs a set on its right, not {describe(right.type)}",
                 e.right.span,
+                "write a set variable or a literal such as `{a, b}`",
             )
         left = self.lower(e.left, right.type.elem)
         if left.type != right.type.elem:
@@ -254,6 +307,8 @@ class _ExprLowerer:
                 "type-mismatch",
                 f"{describe(left.type)} cannot be a member of {describe(right.type)}",
                 e.span,
+                f"the members of `{right.type.elem.name}` are "
+                + ", ".join(f"`{m}`" for m in right.type.elem.members),
             )
         return ir.Binary("in", left, right, ir.BOOL, e.span)
 
@@ -265,11 +320,12 @@ class _ExprLowerer:
                 "type-mismatch",
                 f"the branches of `if` differ: {describe(then.type)} and {describe(orelse.type)}",
                 e.span,
+                "`then` and `else` must have the same type",
             )
         return ir.Ite(cond, then, orelse, join_types(then.type, orelse.type), e.span)
 
     def quant(self, e: s.Quant) -> ir.Expr:
-        domain = self.lw._type(e.domain)
+        domain = self.lw._type(e.domain, scope=self.scope)
         if domain is None:
             from verifier.lower import _Poison
 
@@ -277,8 +333,9 @@ class _ExprLowerer:
         if not isinstance(domain, ir.BoolType | ir.IntType | ir.EnumType):
             return self.fail(
                 "type-mismatch",
-                f"`{e.kind}` ranges over a range or an enum, not {domain}",
+                f"`{e.kind}` ranges over a range, an enum or `bool`, not `{domain}`",
                 e.domain.span,
+                "to range over a set's members, write `all x in E: x in s implies ...`",
             )
         fresh = self.lw.fresh_quant_name(e.var.name)
         inner = _ExprLowerer(self.lw, self.scope.bind(e.var.name, ir.Local(fresh, domain, e.span)))
@@ -297,7 +354,12 @@ class _ExprLowerer:
             want = 1 if fn == "abs" else None
             if (want and len(args) != want) or (not want and len(args) < 2):
                 need = "one argument" if want else "two or more arguments"
-                return self.fail("type-mismatch", f"`{fn}` takes {need}", e.span)
+                return self.fail(
+                    "type-mismatch",
+                    f"`{fn}` takes {need}, not {len(args)}",
+                    e.span,
+                    "write `abs(x)`" if want else f"write `{fn}(a, b)`",
+                )
             for a, src in zip(args, e.args, strict=True):
                 self.want(a, ir.IntType, f"an argument of `{fn}`", src.span)
             ts = [a.type for a in args]
@@ -316,11 +378,21 @@ class _ExprLowerer:
             return ir.Call(fn, tuple(args), rt, e.span)
         if fn == "size":
             if len(args) != 1 or not isinstance(args[0].type, ir.SetType):
-                return self.fail("type-mismatch", "`size` takes one set", e.span)
+                return self.fail(
+                    "type-mismatch",
+                    "`size` takes one set",
+                    e.span,
+                    "write `size(s)` for a set `s`; `count(x in T: p)` counts values",
+                )
             return ir.Call("size", tuple(args), ir.IntType(0, args[0].type.elem.size()), e.span)
         known = [*self.lw.defs, "min", "max", "abs", "size", "count"]
         return self.fail(
-            "unknown-name", f"unknown function `{fn}`", e.func.span, self.lw._suggest(fn, known)
+            "unknown-name",
+            f"unknown function `{fn}`",
+            e.func.span,
+            self.lw._suggest(fn, known)
+            or "the built-in functions are `min`, `max`, `abs`, `size` and `count`; "
+            "declare others with `def`",
         )
 
     def expand(self, d: object, args: tuple[s.Expr, ...], span: ir.Span) -> ir.Expr:
@@ -329,11 +401,23 @@ class _ExprLowerer:
         assert isinstance(d, _Def)
         name = d.decl.name.name
         if len(args) != len(d.params):
+            n = len(d.params)
             return self.fail(
-                "type-mismatch", f"`{name}` takes {len(d.params)} arguments, not {len(args)}", span
+                "type-mismatch",
+                f"`{name}` takes {n} argument{'s' if n != 1 else ''}, not {len(args)}",
+                span,
+                f"call it as `{name}({', '.join(p for p, _ in d.params)})`"
+                if n
+                else f"write `{name}` without parentheses",
             )
         if name in self.lw.expanding:
-            return self.fail("type-mismatch", f"`{name}` is defined in terms of itself", span)
+            chain = [*self.lw.expanding[self.lw.expanding.index(name) :], name]
+            return self.fail(
+                "type-mismatch",
+                f"`{name}` is defined in terms of itself",
+                span,
+                f"definitions are inlined, so they cannot recurse: {' -> '.join(chain)}",
+            )
         bound: dict[str, ir.Expr] = {}
         for (pname, ptype), src in zip(d.params, args, strict=True):
             value = self.lower(src, ptype)
@@ -343,9 +427,11 @@ class _ExprLowerer:
                     f"argument `{pname}` of `{name}` must be {describe(ptype)}, "
                     f"but it is {describe(value.type)}",
                     src.span,
+                    mismatch_help(ptype, value.type),
                 )
             bound[pname] = value
         self.lw.expanding.append(name)
+        self.lw.expanded.add(name)
         try:
             return _ExprLowerer(self.lw, _Scope(bound)).lower(d.decl.body)
         finally:
@@ -369,9 +455,15 @@ class _ExprLowerer:
                     "unknown-name",
                     f"unknown state variable `{base.name}`",
                     base.span,
-                    self.lw._suggest(base.name, self.lw.vars),
+                    self.lw._suggest(base.name, self.lw.vars)
+                    or "declare it in a `state { ... }` block",
                 )
-            return self.fail("type-mismatch", f"{what} is not an array", base.span)
+            return self.fail(
+                "type-mismatch",
+                f"{what} is not an array",
+                base.span,
+                "only state variables declared as `array[I] of T` can be indexed",
+            )
         var = self.lw.vars[base.name]
         from verifier.lower import _layout, _Poison
 
@@ -383,7 +475,12 @@ class _ExprLowerer:
             assert isinstance(t, ir.ArrayType)
             t = t.elem
         if isinstance(t, ir.ArrayType):
-            return self.fail("type-mismatch", f"`{var.name}` needs more indices", e.span)
+            return self.fail(
+                "type-mismatch",
+                f"`{var.name}` needs more indices",
+                e.span,
+                f"`{var.name}` is `{var.type}`; index every dimension",
+            )
         dims, strides = _layout(var.type, len(indices))
         return ir.ArrayRead(var.name, var.slot, dims, strides, indices, t, e.span)
 
@@ -406,7 +503,11 @@ class _ExprLowerer:
             el = self.lower(x, st.elem)
             if el.type != st.elem:
                 return self.fail(
-                    "type-mismatch", f"{describe(el.type)} cannot be in {describe(st)}", x.span
+                    "type-mismatch",
+                    f"{describe(el.type)} cannot be in {describe(st)}",
+                    x.span,
+                    f"the members of `{st.elem.name}` are "
+                    + ", ".join(f"`{m}`" for m in st.elem.members),
                 )
             if isinstance(el, ir.Lit):
                 mask |= 1 << el.value

@@ -9,10 +9,16 @@ from typing import Any
 
 import lark
 from lark import Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from verifier import syntax as s
-from verifier.diagnostics import Diagnostic, Span, SpecError
+from verifier.diagnostics import Diagnostic, Span, SpecError, too_deep
 
 KEYWORDS = frozenset(
     {
@@ -287,8 +293,32 @@ def parse_spec(text: str, path: str = "<input>") -> s.Spec:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
         raise SpecError([_syntax_diagnostic(err, text, path)]) from None
-    header, decls = _ToAst().transform(tree)
+    try:
+        header, decls = _ToAst().transform(tree)
+    except (RecursionError, VisitError) as err:
+        if isinstance(err, VisitError) and not isinstance(err.orig_exc, RecursionError):
+            raise
+        raise SpecError([too_deep(_deepest_decl(tree), path)]) from None
     return s.Spec(header, decls, path, text)
+
+
+def _depth(tree: lark.Tree[Token]) -> int:
+    """The height of a tree, computed without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children if isinstance(c, lark.Tree))
+    return deepest
+
+
+def _deepest_decl(tree: lark.Tree[Token]) -> Span:
+    """The first line of the most deeply nested top-level declaration."""
+    decls = [c for c in tree.children if isinstance(c, lark.Tree)]
+    if not decls:
+        return Span(1, 1, 1, 1)
+    meta = max(decls, key=_depth).meta
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
 # ---- friendly syntax errors

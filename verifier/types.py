@@ -20,6 +20,19 @@ def describe(t: ir.Type) -> str:
     return str(t)  # pragma: no cover
 
 
+def mismatch_help(want: ir.Type, got: ir.Type) -> str | None:
+    """A hint for using a value of type `got` where `want` is expected."""
+    if isinstance(want, ir.BoolType) and isinstance(got, ir.IntType):
+        return "compare it to get a bool, e.g. `x > 0`"
+    if isinstance(want, ir.IntType) and isinstance(got, ir.BoolType):
+        return "write `if c then 1 else 0` to turn a bool into a number"
+    if isinstance(want, ir.EnumType):
+        return f"the members of `{want.name}` are {', '.join(f'`{m}`' for m in want.members)}"
+    if isinstance(want, ir.SetType):
+        return f"write a set such as `{{{want.elem.members[0]}}}` or `{{}}`"
+    return None
+
+
 def same_kind(a: ir.Type, b: ir.Type) -> bool:
     """Whether a value of type `a` may be used where `b` is expected (ranges are checked later)."""
     if isinstance(a, ir.IntType) and isinstance(b, ir.IntType):
