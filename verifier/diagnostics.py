@@ -151,7 +151,7 @@ def _expand(text: str) -> str:
     col = 0
     for ch in text:
         w = _char_width(ch, col)
-        out.append(" " * w if ch == "\t" else ch)
+        out.append(" " * w if ch == "\t" else ch if ch.isprintable() else "\ufffd")
         col += w
     return "".join(out)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from verifier import ir
-from verifier.diagnostics import Diagnostic, Span, SpecError, too_deep
+from verifier.diagnostics import WHOLE_FILE, Diagnostic, Span, SpecError, too_deep
 from verifier.lower import lower_spec_with_warnings
 from verifier.parser import parse_spec
 
@@ -36,15 +36,33 @@ def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None
 def load_file(path: str, consts: Mapping[str, int] | None = None) -> Loaded:
     """Read, parse and lower a `.cap` file."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        diag = Diagnostic(
-            "io", "error", f"cannot read `{path}`: {reason}", Span(1, 1, 1, 1), None, path
-        )
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        diag = Diagnostic("io", "error", f"cannot read `{path}`: {reason}", WHOLE_FILE, None, path)
         return Loaded(path, "", None, [diag])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return _not_utf8(path, data, err)
     return load_text(text, path, consts)
+
+
+def _not_utf8(path: str, data: bytes, err: UnicodeDecodeError) -> Loaded:
+    """A located `io` diagnostic at the first byte that is not UTF-8."""
+    before = data[: err.start].decode("utf-8")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    diag = Diagnostic(
+        "io",
+        "error",
+        f"`{path}` is not UTF-8 text: byte 0x{data[err.start]:02x} cannot start a character here",
+        Span.point(line, column),
+        "save the file as UTF-8",
+        path,
+    )
+    return Loaded(path, data.decode("utf-8", errors="replace"), None, [diag])
 
 
 def load_model(path: str, consts: Mapping[str, int] | None = None) -> ir.Model:

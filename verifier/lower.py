@@ -77,6 +77,7 @@ class Lowerer:
         self.declared: dict[str, Span] = {}
         self.expanding: list[str] = []
         self.expanded: set[str] = set()
+        self.broken: set[str] = set()  # declared, but wrongly: uses stay quiet
         self.final_seen: Span | None = None
         self.quant_counter = itertools.count()
         self.source_lines = source_lines(spec.source)
@@ -203,6 +204,8 @@ class Lowerer:
                     t = self._type(d.type)
                     if t is not None:
                         self.types[d.name.name] = t
+                    else:
+                        self.broken.add(d.name.name)
             case s.DefDecl():
                 if self._declare(d.name, "definition"):
                     params = self._params(d.params)
@@ -224,6 +227,8 @@ class Lowerer:
         value = self._constant_int(d.value, "a constant's value")
         if value is not None:
             self.consts[d.name.name] = value
+        else:
+            self.broken.add(d.name.name)
 
     def _enum(self, name: str, members: tuple[s.Ident, ...]) -> ir.EnumType:
         seen: dict[str, Span] = {}
@@ -246,8 +251,10 @@ class Lowerer:
             return
         t = self._type(v.type, name=v.name.name)
         if t is None:
+            self.broken.add(v.name.name)
             return
         if isinstance(t, ir.ArrayType) and t.width > 4096:
+            self.broken.add(v.name.name)
             self.sink.error(
                 "too-large",
                 f"array `{v.name.name}` has {t.width} slots",
@@ -354,6 +361,8 @@ class Lowerer:
             case s.NamedT():
                 if t.name in self.types:
                     return self.types[t.name]
+                if t.name in self.broken:
+                    return None
                 self.sink.error(
                     "unknown-name",
                     f"unknown type `{t.name}`",
@@ -538,6 +547,8 @@ class Lowerer:
 
     def _target(self, lv: s.LValue, scope: _Scope) -> _Target | None:
         name = lv.var.name
+        if name in self.broken:
+            return None
         if name not in self.vars:
             what = self._kind_of(name, scope)
             if what is not None:

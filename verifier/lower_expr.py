@@ -26,6 +26,12 @@ class _ExprLowerer:
         self.lw = lw
         self.scope = scope
 
+    def poison(self) -> Exception:
+        """The exception that abandons an expression already reported as wrong."""
+        from verifier.lower import _Poison
+
+        return _Poison()
+
     def fail(self, code: str, message: str, span: ir.Span, help: str | None = None) -> ir.Expr:
         from verifier.lower import _Poison
 
@@ -75,6 +81,8 @@ class _ExprLowerer:
                 if not isinstance(bound, ir.Local)
                 else ir.Local(bound.name, bound.type, e.span)
             )
+        if n in lw.broken and n not in lw.vars:
+            raise self.poison()
         if n in lw.vars:
             var = lw.vars[n]
             if isinstance(var.type, ir.ArrayType):
@@ -444,6 +452,8 @@ class _ExprLowerer:
             exprs.append(base.index)
             base = base.base
         exprs.reverse()
+        if isinstance(base, s.Name) and base.name in self.lw.broken:
+            raise self.poison()
         if not isinstance(base, s.Name) or base.name not in self.lw.vars:
             what = f"`{base.name}`" if isinstance(base, s.Name) else "this expression"
             if (

@@ -388,11 +388,18 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
     if isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream or 0
         char = text[pos] if pos < len(text) else "?"
-        message = f"unexpected character `{char}`"
+        shown = char if char.isprintable() else f"U+{ord(char):04X}"
+        message = f"unexpected character `{shown}`"
         if char == "=":
             help_text = "use `:=` to assign and `==` to compare"
         elif char in "&|!":
             help_text = "write `and`, `or` and `not`"
+        elif not char.isprintable():
+            help_text = "remove this control character; is the file text?"
+        elif not char.isascii():
+            help_text = "names use ASCII letters, digits and `_`; other text belongs in comments"
+        elif char == "'":
+            help_text = 'strings are written in double quotes: `"..."`'
         span = Span.point(line, column)
     elif isinstance(err, UnexpectedToken):
         tok = err.token
