@@ -407,8 +407,10 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
         message = f"unexpected {_token_text(tok)}; expected {_describe_expected(expected)}"
         if str(tok) in KEYWORDS and "NAME" in err.expected and tok.type not in _EXPR_START:
             help_text = f"`{tok}` is a keyword and cannot be used as a name"
-        elif str(tok) == "=" and expected & {"__ANON_0", "COLON_EQUAL"}:
+        elif str(tok) == "=" and _expects(expected, ":="):
             help_text = "use `:=` to assign"
+        elif str(tok) == "=":
+            help_text = "use `==` to compare"
         end = (tok.end_column or column + 1) if tok.type != "$END" else column + 1
         span = Span(line, column, tok.end_line or line, end)
     elif isinstance(err, UnexpectedEOF):
@@ -417,4 +419,13 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
     else:  # pragma: no cover - lark has no other UnexpectedInput subclasses
         message = "the text does not parse"
         span = Span.point(line, column)
+    help_text = help_text or "see docs/language.md for the syntax of declarations and statements"
     return Diagnostic("syntax", "error", message, span, help_text, path)
+
+
+def _expects(expected: set[str], literal: str) -> bool:
+    """Whether one of the expected terminals is the literal text `literal`."""
+    return any(
+        t.name in expected and t.pattern.type == "str" and t.pattern.value == literal
+        for t in _lark().terminals
+    )

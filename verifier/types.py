@@ -26,6 +26,10 @@ def mismatch_help(want: ir.Type, got: ir.Type) -> str | None:
         return "compare it to get a bool, e.g. `x > 0`"
     if isinstance(want, ir.IntType) and isinstance(got, ir.BoolType):
         return "write `if c then 1 else 0` to turn a bool into a number"
+    if isinstance(want, ir.BoolType) and isinstance(got, ir.EnumType):
+        return f"compare it with a member, e.g. `== {got.members[0]}`"
+    if isinstance(want, ir.BoolType) and isinstance(got, ir.SetType):
+        return "test membership with `in`, or compare with `==` or `size(...)`"
     if isinstance(want, ir.EnumType):
         return f"the members of `{want.name}` are {', '.join(f'`{m}`' for m in want.members)}"
     if isinstance(want, ir.SetType):
