@@ -133,6 +133,13 @@ def test_any_just_below_the_cap_is_fine(tmp_path: Path) -> None:
     assert (code, doc["states"]) == (0, 2**10)
 
 
+def test_graph_of_a_spec_whose_file_name_has_a_quote(tmp_path: Path) -> None:
+    path = write(tmp_path, SMALL, 'say "hi".cap')
+    dot = invoke("graph", path).output
+    assert dot.startswith('digraph "say \\"hi\\"" {\n')
+    assert dot.count(" -> ") == 2
+
+
 def test_arrays_of_sets(tmp_path: Path) -> None:
     spec = (
         "enum Tag { red, blue }\nstate {\n  tags: array[1..2] of set of Tag = {}\n}\n"

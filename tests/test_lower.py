@@ -693,6 +693,24 @@ ERRORS: list[tuple] = [
         9,
     ),
     (
+        "quantifier too large",
+        S + "invariant i: all k in 0..1000000: x < 4",
+        "too-large",
+        "`all` ranges over 1000001 values",
+        6,
+        23,
+    ),
+    (
+        "count too large",
+        "const N = 1000000000000000000000000000000\n"
+        + S
+        + "invariant i: count(k in 1..N: k > x) > 0",
+        "too-large",
+        "`count` ranges over",
+        7,
+        25,
+    ),
+    (
         "params too large",
         S + "action f(p: 0..999, q: 0..999, r: bool) {}",
         "too-large",

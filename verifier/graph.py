@@ -43,7 +43,7 @@ def to_networkx(g: Graph) -> nx.MultiDiGraph:
 
 
 def _dot(g: nx.MultiDiGraph) -> str:
-    lines = [f'digraph "{g.graph["capability"]}" {{', "  node [shape=box, fontsize=10];"]
+    lines = [f'digraph "{_esc(g.graph["capability"])}" {{', "  node [shape=box, fontsize=10];"]
     for n, data in g.nodes(data=True):
         style = ', style="bold"' if data["initial"] else ""
         style += ", peripheries=2" if data["final"] else ""

@@ -345,6 +345,15 @@ class _ExprLowerer:
                 e.domain.span,
                 "to range over a set's members, write `all x in E: x in s implies ...`",
             )
+        from verifier.lower import MAX_ENUMERATION
+
+        if domain.size() > MAX_ENUMERATION:
+            return self.fail(
+                "too-large",
+                f"`{e.kind}` ranges over {domain.size()} values",
+                e.domain.span,
+                f"at most {MAX_ENUMERATION:,} values are enumerated; narrow the range",
+            )
         fresh = self.lw.fresh_quant_name(e.var.name)
         inner = _ExprLowerer(self.lw, self.scope.bind(e.var.name, ir.Local(fresh, domain, e.span)))
         body = inner.want(
