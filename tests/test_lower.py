@@ -1063,3 +1063,34 @@ def test_lowering_reports_all_errors_sorted() -> None:
         (9, "type-mismatch"),
         (10, "unknown-name"),
     ]
+
+
+def test_named_types_defs_with_arguments_and_constant_quantifiers() -> None:
+    m = model_of(
+        "type Slot = 1..2\nenum Color { red, blue }\n"
+        "const BIG = count(i in 0..3: i > 1)\n"
+        "def over(k: Slot, c: Color) = k > 1 and c == blue\n"
+        "state {\n  a: array[Slot] of bool = false\n  s: set of Color = {}\n  c: Color = red\n}\n"
+        "action mark(k: Slot, col: Color) {\n"
+        "  needs approval when over(k, col)\n  needs approval when blue == c\n"
+        "  if k == 1 { a[1] := true }\n  s := s + {col}\n}\n"
+        "invariant spread:\n  size(s) <= BIG\n  and red == red\n"
+    )
+    assert dict(m.consts) == {"BIG": 2}
+    (p,) = m.properties
+    assert p.text == "size(s) <= BIG and red == red"  # a multi-line condition, joined
+    s0 = sem.initial_states(m)[0]
+    mark = {(k, c): instance(m, "mark", k, c) for k in (1, 2) for c in (0, 1)}
+    assert [sem.needs_approval(mark[k, c], s0) for k in (1, 2) for c in (0, 1)] == [
+        False, False, False, True,
+    ]  # fmt: skip
+    assert sem.needs_approval(mark[1, 0], state_of(m, c=1))  # the second approval, or-ed
+    assert sem.apply(mark[1, 1], s0) == (1, 0, 0b10, 0)
+    assert sem.apply(mark[2, 0], s0) == (0, 0, 0b01, 0)  # a[1] kept off its branch
+    result = check_explicit(m)
+    assert (result.verdict, result.states) == ("proved", 7)  # a[1] set means s is not empty
+
+
+def test_broken_array_is_reported_once() -> None:
+    loaded = load_text("state {\n  a: array[3..1] of bool = false\n}\ninvariant i: a[1]\n")
+    assert [(d.code, d.span.line) for d in loaded.diagnostics] == [("bad-range", 2)]
