@@ -247,6 +247,21 @@ def test_state_block_with_nothing_in_it(tmp_path: Path) -> None:
     assert (code, doc["states"]) == (0, 1)
 
 
+def test_no_initial_state_is_an_error_not_a_vacuous_pass(tmp_path: Path) -> None:
+    spec = "state {\n  x: 0..3 = any\n}\ninit when x > 5\ninvariant small: x < 2\n"
+    code, doc = check_json(write(tmp_path, spec))
+    (d,) = doc["diagnostics"]
+    assert (code, doc["verdict"], doc["states"]) == (2, "invalid", 0)
+    assert (d["code"], d["line"], d["column"]) == ("empty-init", 4, 11)
+
+
+def test_a_spec_without_variables(tmp_path: Path) -> None:
+    path = write(tmp_path, "action tick {}\ninvariant t: true\n")
+    out = invoke("check", path).output
+    assert ": proved (1 state, 1 edge, depth 0," in out
+    assert "(no variables)" in invoke("graph", "--format", "mermaid", path).output
+
+
 # ---- --const
 
 

@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "constant-guard": "a guard that is always true or always false",
     "bad-const-override": "a --const override that does not apply",
     "too-large": "a domain too large to enumerate",
+    "empty-init": "a spec with no initial state",
     "dead-transition": "an action or event that never fires",
     "io": "a file that cannot be read",
     "empty": "a path with no specs",

@@ -261,6 +261,19 @@ def _dead_transitions(model: ir.Model, cov: dict[str, int]) -> list[Diagnostic]:
     ]
 
 
+def _no_initial_state(model: ir.Model) -> Diagnostic:
+    span = model.init[0].span if model.init else model.vars[0].span
+    return Diagnostic(
+        "empty-init",
+        "error",
+        "no state satisfies the initial values and `init when`: every property would hold "
+        "vacuously",
+        span,
+        "relax `init when` or change the initial values",
+        model.path,
+    )
+
+
 def _search(
     model: ir.Model, max_states: int | None, progress: Progress | None, keep_edges: bool
 ) -> _Search:
@@ -305,7 +318,9 @@ def check_explicit(
         coverage=cov,
         complete=search.complete,
     )
-    if search.complete:
+    if not search.states:
+        result.diagnostics.append(_no_initial_state(model))
+    elif search.complete:
         result.diagnostics.extend(_dead_transitions(model, cov))
     else:
         result.notes.append(f"stopped after {max_states} states (--max-states)")

@@ -18,6 +18,8 @@ from verifier.values import scalar_text, state_to_json
 
 
 def state_label(model: ir.Model, state: tuple[int, ...]) -> str:
+    if not state:
+        return "(no variables)"
     return ", ".join(
         f"{model.slots[k].label}={scalar_text(model.slots[k].type, v)}" for k, v in enumerate(state)
     )

@@ -15,9 +15,9 @@ def summary_line(r: CheckResult) -> str:
         return f"{r.path}: invalid ({n} error{'s' if n != 1 else ''})"
     parts = []
     if r.states is not None:
-        parts.append(f"{r.states:,} states")
+        parts.append(f"{r.states:,} state{'s' if r.states != 1 else ''}")
     if r.transitions is not None:
-        parts.append(f"{r.transitions:,} edges")
+        parts.append(f"{r.transitions:,} edge{'s' if r.transitions != 1 else ''}")
     if r.depth is not None:
         parts.append(f"depth {r.depth}")
     bits = r.state_space_bits
