@@ -16,7 +16,7 @@ from verifier.smt.certificate import Proof, write_certificate
 from verifier.smt.encode import Encoding
 from verifier.smt.goals import Goal, Outcome, goals
 from verifier.smt.kind import run_kind
-from verifier.smt.pdr import run_pdr
+from verifier.smt.pdr import run_pdr_all
 from verifier.smt.replay import Path, ReplayError, replay
 from verifier.smt.terms import Numbers
 from verifier.smt.width import bit_width
@@ -43,8 +43,12 @@ def run_engine(
     deadlock: bool = True,
     simple_path: bool = True,
     only: Sequence[int] | None = None,
+    lemmas: Sequence[int] = (),
 ) -> list[tuple[int, Outcome]]:
-    """Run one engine on the goals (all, or the indices in `only`), in this process."""
+    """Run one engine on the goals (all, or the indices in `only`), in this process.
+
+    `lemmas` are indices of goals already proved invariant (by pdr or kind); pdr assumes them.
+    """
     enc = encoding_for(model, engine)
     gs = goals(enc, deadlock)
     picked = list(range(len(gs))) if only is None else list(only)
@@ -53,7 +57,8 @@ def run_engine(
         return list(zip(picked, run_bmc(enc, [gs[i] for i in picked], bound, timeout), strict=True))
     if engine == "kind":
         return [(i, run_kind(enc, gs[i], bound, timeout, simple_path)) for i in picked]
-    return [(i, run_pdr(enc, gs[i], timeout)) for i in picked]
+    outcomes = run_pdr_all(enc, [gs[i] for i in picked], timeout, [gs[j] for j in lemmas])
+    return list(zip(picked, outcomes, strict=True))
 
 
 def check_symbolic(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import z3
 
 from verifier.smt.bmc import Unrolling
@@ -19,10 +21,21 @@ def flat(s: State) -> list[z3.ExprRef]:
     return out
 
 
-def run_pdr(enc: Encoding, goal: Goal, timeout: float | None) -> Outcome:
-    """Solve `Init => Inv, Inv & Trans => Inv', Inv => good` for an inductive `Inv`."""
+def run_pdr(
+    enc: Encoding, goal: Goal, timeout: float | None, lemmas: Sequence[Goal] = ()
+) -> Outcome:
+    """Solve `Init => Inv, Inv & Trans => Inv', Inv => good` for an inductive `Inv`.
+
+    `lemmas` are goals already proved invariant: they constrain every state (and must be
+    part of any certificate that uses this invariant).
+    """
     budget = Budget(timeout)
-    if _inductive(enc, goal, budget):
+    if goal.is_reach:  # witnesses are usually shallow: a short BMC probe finds them first
+        found = _counterexample(enc, goal, Budget(None if timeout is None else timeout / 4), 20)
+        if found.status == "fails":
+            return found
+    known = [lemma.good for lemma in lemmas]
+    if _inductive(enc, goal, known, budget):
         canon = goal.good(enc.state(""))
         return Outcome("holds", "pdr", detail="inductive invariant", invariant=canon.sexpr())
     s, nxt, step = enc.state("p"), enc.state("p'"), enc.step("p")
@@ -30,9 +43,11 @@ def run_pdr(enc: Encoding, goal: Goal, timeout: float | None) -> Outcome:
     inv = z3.Function("Inv", *[v.sort() for v in vs], z3.BoolSort())
     solver = z3.SolverFor("HORN")
     solver.add(z3.ForAll(vs, z3.Implies(enc.initial(s), inv(*vs))))
-    body = z3.And(inv(*vs), enc.in_range(s), enc.trans(s, step, nxt))
+    lemmas_hold = [*[k(s) for k in known], *[k(nxt) for k in known]]
+    body = z3.And(inv(*vs), enc.in_range(s), *lemmas_hold, enc.trans(s, step, nxt))
     solver.add(z3.ForAll([*vs, *step.flat(), *vn], z3.Implies(body, inv(*vn))))
-    solver.add(z3.ForAll(vs, z3.Implies(z3.And(inv(*vs), z3.Not(goal.good(s))), False)))
+    bad = z3.And(inv(*vs), *[k(s) for k in known], z3.Not(goal.good(s)))
+    solver.add(z3.ForAll(vs, z3.Implies(bad, False)))
     budget.arm(solver)
     res = solver.check()
     if res == z3.sat:
@@ -45,12 +60,14 @@ def run_pdr(enc: Encoding, goal: Goal, timeout: float | None) -> Outcome:
     return Outcome("unknown", "pdr", note=f"spacer: {solver.reason_unknown()}")
 
 
-def _counterexample(enc: Encoding, goal: Goal, budget: Budget) -> Outcome:
-    """Spacer showed a violation; BMC (on bit-vectors) recovers the shortest concrete path."""
+def _counterexample(
+    enc: Encoding, goal: Goal, budget: Budget, max_depth: int | None = None
+) -> Outcome:
+    """The shortest concrete path to a violation, by BMC on bit-vectors."""
     bv = Encoding(enc.model, Numbers(bit_width(enc.model)))
     goal = next(g for g in goals(bv, deadlock=True) if g.name == goal.name)
     un = Unrolling(bv, "pb")
-    while not budget.expired():
+    while not budget.expired() and (max_depth is None or un.depth <= max_depth):
         res, path = un.check([z3.Not(goal.good(un.states[-1]))], budget, want_path=True)
         if res == z3.sat:
             return Outcome("fails", "pdr", path=path, detail=f"depth {un.depth}")
@@ -60,17 +77,21 @@ def _counterexample(enc: Encoding, goal: Goal, budget: Budget) -> Outcome:
     return Outcome("unknown", "pdr", note="violated, but no counterexample within the time limit")
 
 
-def _inductive(enc: Encoding, goal: Goal, budget: Budget) -> bool:
-    """Is the property itself an inductive invariant? Then it is its own certificate."""
+def _inductive(
+    enc: Encoding, goal: Goal, known: Sequence[Callable[[State], z3.BoolRef]], budget: Budget
+) -> bool:
+    """Is the property itself inductive (given `known` invariants)? Then it is its own proof."""
     s, nxt, step = enc.state("i"), enc.state("i'"), enc.step("i")
     solver = z3.Solver()
-    solver.add(
-        enc.in_range(s),
-        z3.Or(
-            z3.And(enc.initial(s), z3.Not(goal.good(s))),
-            z3.And(goal.good(s), enc.trans(s, step, nxt), z3.Not(goal.good(nxt))),
-        ),
+    initiation = z3.And(enc.initial(s), z3.Not(goal.good(s)))
+    consecution = z3.And(
+        goal.good(s),
+        *[k(s) for k in known],
+        *[k(nxt) for k in known],
+        enc.trans(s, step, nxt),
+        z3.Not(goal.good(nxt)),
     )
+    solver.add(enc.in_range(s), z3.Or(initiation, consecution))
     budget.arm(solver)
     return solver.check() == z3.unsat
 
@@ -83,3 +104,33 @@ def _quantifier_free(formula: z3.ExprRef) -> z3.ExprRef:
     goal.add(formula)
     got = z3.Then("qe", "simplify")(goal)
     return z3.And(*got[0]) if len(got) == 1 else formula
+
+
+def run_pdr_all(
+    enc: Encoding, gs: Sequence[Goal], timeout: float | None, lemmas: Sequence[Goal] = ()
+) -> list[Outcome]:
+    """Every goal: first those inductive relative to the others found so (cheap, repeated
+    until nothing changes), then Spacer on the rest with all proved goals as lemmas."""
+    known = list(lemmas)
+    out: dict[int, Outcome] = {}
+    changed = True
+    while changed:
+        changed = False
+        for i, g in enumerate(gs):
+            if (
+                i not in out
+                and not g.is_reach
+                and _inductive(enc, g, [k.good for k in known], Budget(timeout))
+            ):
+                canon = g.good(enc.state(""))
+                out[i] = Outcome(
+                    "holds", "pdr", detail="inductive invariant", invariant=canon.sexpr()
+                )
+                known.append(g)
+                changed = True
+    for i, g in enumerate(gs):
+        if i not in out:
+            out[i] = run_pdr(enc, g, timeout, known)
+            if out[i].status == "holds" and not g.is_reach:
+                known.append(g)
+    return [out[i] for i in range(len(gs))]

@@ -25,12 +25,19 @@ def _worker(
     depth: int | None,
     timeout: float | None,
     deadlock: bool,
+    lemmas: list[int],
     out: Any,
 ) -> None:
     from verifier.smt import run_engine
 
     [(_, outcome)] = run_engine(
-        model, engine, depth=depth, timeout=timeout, deadlock=deadlock, only=[goal]
+        model,
+        engine,
+        depth=depth,
+        timeout=timeout,
+        deadlock=deadlock,
+        only=[goal],
+        lemmas=lemmas,
     )
     out.put(outcome)
 
@@ -48,16 +55,34 @@ def run_portfolio(
         return _sequential(model, n, depth, timeout, deadlock)
     # fork: no re-import of the caller's main module, and workers start in milliseconds.
     ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    return [_race(ctx, model, i, depth, timeout, deadlock) for i in range(n)]
+    out: list[Outcome] = []
+    for i in range(n):
+        lemmas = [j for j, o in enumerate(out) if _is_lemma(model, j, o)]
+        out.append(_race(ctx, model, i, depth, timeout, deadlock, lemmas))
+    return out
+
+
+def _is_lemma(model: ir.Model, index: int, o: Outcome) -> bool:
+    """A proved invariant-like goal (not a reachable goal, not bmc's exhaustion proof)."""
+    reach = index < len(model.properties) and model.properties[index].kind == "reachable"
+    return o.status == "holds" and o.engine in PORTFOLIO and not reach
 
 
 def _race(
-    ctx: Any, model: ir.Model, goal: int, depth: int | None, timeout: float | None, deadlock: bool
+    ctx: Any,
+    model: ir.Model,
+    goal: int,
+    depth: int | None,
+    timeout: float | None,
+    deadlock: bool,
+    lemmas: list[int],
 ) -> Outcome:
     results: Any = ctx.Queue()
     procs = [
         ctx.Process(
-            target=_worker, args=(model, e, goal, depth, timeout, deadlock, results), daemon=True
+            target=_worker,
+            args=(model, e, goal, depth, timeout, deadlock, lemmas, results),
+            daemon=True,
         )
         for e in PORTFOLIO
     ]
