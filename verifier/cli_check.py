@@ -177,6 +177,11 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     help="Write the proof certificate (SMT-LIB2) of a symbolic proof here.",
 )
 @click.option(
+    "--no-simple-path",
+    is_flag=True,
+    help="k-induction without simple-path constraints (the textbook k; may find no k).",
+)
+@click.option(
     "--itf",
     "itf_dir",
     type=click.Path(file_okay=False),
@@ -194,6 +199,7 @@ def check(
     depth: int | None,
     timeout: float | None,
     certificate: str | None,
+    no_simple_path: bool,
     itf_dir: str | None,
     verbose: bool,
 ) -> None:
@@ -209,6 +215,7 @@ def check(
         depth=depth,
         timeout=timeout,
         certificate=certificate,
+        simple_path=not no_simple_path,
     )
     code = check_paths(
         paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr, itf_dir
