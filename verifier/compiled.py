@@ -184,7 +184,13 @@ def _transition_source(fn: str, t: ir.Transition, width: int) -> str:
         body.append(f"if not {gen.expr(g.cond)}: return None")
     slots: list[str] = []
     for i, u in enumerate(t.updates):
-        body.append(f"v{i} = {gen.expr(u.value)}")
+        value = gen.expr(u.value)
+        # States hold ints only (the IR contract): a bool-valued expression becomes 0 or 1.
+        body.append(
+            f"v{i} = (1 if {value} else 0)"
+            if isinstance(u.type, ir.BoolType)
+            else f"v{i} = {value}"
+        )
         check = _range_check(u.type, u.value.type, f"v{i}")
         if check:
             body.append(f"if {check}: raise _Fault")
