@@ -77,7 +77,7 @@ def test_two_phase_needs_pdr_strengthening() -> None:
     assert (tc.verdict, tc.message) == ("inconclusive", "not k-inductive for any k <= 8")
     pdr = check_symbolic(model, "pdr")
     tc = next(p for p in pdr.properties if p.name == "tc_consistent")
-    assert (tc.verdict, tc.engine, tc.detail) == ("proved", "pdr", "inductive invariant")
+    assert (tc.verdict, tc.engine, tc.detail) == ("proved", "pdr", "strengthened invariant")
 
 
 def test_bmc_prints_the_explicit_peterson_bug_trace() -> None:

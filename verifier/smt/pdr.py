@@ -54,7 +54,7 @@ def run_pdr(
         canon = flat(enc.state(""))
         # Without completion, eval only substitutes the arguments into Inv's interpretation.
         formula = _quantifier_free(solver.model().eval(inv(*canon), model_completion=False))
-        return Outcome("holds", "pdr", detail="inductive invariant", invariant=formula.sexpr())
+        return Outcome("holds", "pdr", detail="strengthened invariant", invariant=formula.sexpr())
     if res == z3.unsat:
         return _counterexample(enc, goal, budget)
     return Outcome("unknown", "pdr", note=f"spacer: {solver.reason_unknown()}")
