@@ -83,7 +83,8 @@ def _probe(un: Unrolling, g: Goal, budget: Budget) -> Outcome | None:
     bad = z3.Not(g.good(un.states[-1]))
     res, path = un.check([bad], budget, want_path=True)
     if res == z3.unknown:
-        return Outcome("unknown", "bmc", note=f"solver gave up at depth {un.depth}")
+        why = "time limit reached" if budget.expired() else "solver gave up"
+        return Outcome("unknown", "bmc", note=f"{why} at depth {un.depth}")
     if res == z3.unsat:
         return None
     return Outcome("fails", "bmc", path=path, detail=f"depth {un.depth}")

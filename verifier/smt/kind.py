@@ -23,7 +23,7 @@ def run_kind(
         if res == z3.sat:
             return Outcome("fails", "kind", path=path, detail=f"depth {k - 1}")
         if res == z3.unknown:
-            return _gave_up(k)
+            return _gave_up(k, budget)
         step.solver.add(goal.good(step.states[-1]))
         step.extend()
         if simple_path:
@@ -34,9 +34,10 @@ def run_kind(
             # The property itself is the (k-inductive) invariant; certificates restate it.
             return Outcome("holds", "kind", detail=f"k={k}", k=k, simple_path=simple_path)
         if res == z3.unknown:
-            return _gave_up(k)
+            return _gave_up(k, budget)
     return Outcome("unknown", "kind", note=f"not k-inductive for any k <= {max_k}")
 
 
-def _gave_up(k: int) -> Outcome:
-    return Outcome("unknown", "kind", note=f"solver gave up at k={k}")
+def _gave_up(k: int, budget: Budget) -> Outcome:
+    why = "time limit reached" if budget.expired() else "solver gave up"
+    return Outcome("unknown", "kind", note=f"{why} at k={k}")
