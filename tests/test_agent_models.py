@@ -15,7 +15,12 @@ from verifier.frontend import load_model
 from verifier.results import CheckResult
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "models").glob("*.cap"))
+# Specs sized for the symbolic engines (fleet_budget: 10^20 states) have their own tests.
+SPECS = [
+    p
+    for p in sorted((ROOT / "models").glob("*.cap"))
+    if load_model(str(p)).declared_space() <= 2**22
+]
 MAX_STATES = 5_000  # each spec should check in well under a second
 
 
