@@ -1094,3 +1094,17 @@ def test_named_types_defs_with_arguments_and_constant_quantifiers() -> None:
 def test_broken_array_is_reported_once() -> None:
     loaded = load_text("state {\n  a: array[3..1] of bool = false\n}\ninvariant i: a[1]\n")
     assert [(d.code, d.span.line) for d in loaded.diagnostics] == [("bad-range", 2)]
+
+
+def test_element_writes_in_both_branches_do_not_collide() -> None:
+    """`if c { a[i] := 1 } else { a[j] := 2 }` with i == j writes one element once."""
+    m = model_of(
+        "state {\n  a: array[1..2] of 0..3 = 0\n  flag: bool = false\n}\n"
+        "action f(i: 1..2, j: 1..2) {\n  if flag { a[i] := 1 } else { a[j] := 2 }\n"
+        "  flag := not flag\n}\n"
+    )
+    s0 = sem.initial_states(m)[0]
+    assert sem.apply(instance(m, "f", 1, 1), s0) == (2, 0, 1)
+    assert sem.apply(instance(m, "f", 2, 1), state_of(m, flag=1)) == (0, 1, 0)
+    result = check_explicit(m)
+    assert (result.verdict, result.states, result.transitions) == ("proved", 11, 22)

@@ -480,7 +480,7 @@ class Lowerer:
         orelse = self._block(
             st.orelse, scope, neg if cond is None else _and(cond, neg), guards, approvals
         )
-        merged: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
+        merged = _pair_element_writes(c, then, orelse, st.span)
         for key in [*then, *(k for k in orelse if k not in then)]:
             proto = then.get(key) or orelse[key]
             current = _read_target(proto)
@@ -777,6 +777,36 @@ def _read_target(u: ir.Update) -> ir.Expr:
     if not u.indices:
         return ir.Var(u.name, u.base, u.type, u.span)
     return ir.ArrayRead(u.name, u.base, u.dims, u.strides, u.indices, u.type, u.span)
+
+
+def _pair_element_writes(
+    c: ir.Expr,
+    then: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
+    orelse: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
+    span: Span,
+) -> dict[tuple[str, tuple[ir.Expr, ...]], ir.Update]:
+    """Writes `a[i]` in one branch and `a[j]` in the other become `a[c ? i : j] := c ? x : y`.
+
+    Lowered separately, each would write its element back unchanged on the other branch, and
+    the two writes would collide whenever i == j although only one branch runs. The paired
+    keys are removed from `then` and `orelse`.
+    """
+    out: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
+    for key_t in [k for k in then if k[1] and k not in orelse]:
+        key_e = next((k for k in orelse if k[0] == key_t[0] and k[1] and k not in then), None)
+        if key_e is None:
+            continue
+        u_t, u_e = then.pop(key_t), orelse.pop(key_e)
+        indices = tuple(
+            a if a == b else ir.Ite(c, a, b, join_types(a.type, b.type), span)
+            for a, b in zip(u_t.indices, u_e.indices, strict=True)
+        )
+        value = ir.Ite(c, u_t.value, u_e.value, join_types(u_t.value.type, u_e.value.type), span)
+        paired = ir.Update(
+            u_t.name, u_t.base, u_t.dims, u_t.strides, indices, value, u_t.type, u_t.text, span
+        )
+        out[(u_t.name, indices)] = paired
+    return out
 
 
 def _replace_value(u: ir.Update, value: ir.Expr) -> ir.Update:
