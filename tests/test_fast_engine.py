@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.strategies import cap_specs
 from verifier import ir
 from verifier.explicit import check_explicit
 from verifier.fast import check_packed
@@ -142,3 +145,16 @@ def test_small_chunks_agree_with_explicit_engine_and_limits() -> None:
         small = check_packed(model, max_states=limit, chunk_cells=16)
         assert small is not None
         assert comparable(small) == comparable(check_explicit(model, max_states=limit))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=cap_specs(),
+    limit=st.sampled_from([None, None, 0, 2, 7]),
+    cells=st.sampled_from([16, 1 << 21]),
+)
+def test_random_specs_agree_with_explicit_engine(text: str, limit: int | None, cells: int) -> None:
+    model = model_of(text)
+    packed = check_packed(model, max_states=limit, chunk_cells=cells)
+    assert packed is not None
+    assert comparable(packed) == comparable(check_explicit(model, max_states=limit))
