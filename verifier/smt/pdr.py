@@ -21,6 +21,9 @@ def flat(s: State) -> list[z3.ExprRef]:
     return out
 
 
+PROBE_SECONDS = 10.0  # the BMC probe for a reachable goal's witness, before Spacer
+
+
 def run_pdr(
     enc: Encoding, goal: Goal, timeout: float | None, lemmas: Sequence[Goal] = ()
 ) -> Outcome:
@@ -31,7 +34,8 @@ def run_pdr(
     """
     budget = Budget(timeout)
     if goal.is_reach:  # witnesses are usually shallow: a short BMC probe finds them first
-        found = _counterexample(enc, goal, Budget(None if timeout is None else timeout / 4), 20)
+        probe = Budget(PROBE_SECONDS if timeout is None else min(PROBE_SECONDS, timeout / 4))
+        found = _counterexample(enc, goal, probe, 64)
         if found.status == "fails":
             return found
     known = [lemma.good for lemma in lemmas]
