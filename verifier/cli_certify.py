@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import click
 
-from verifier.cli_check import parse_consts
+from verifier.cli_check import const_option, parse_consts
 from verifier.diagnostics import render as render_diagnostic
 from verifier.frontend import load_file
 
@@ -81,13 +81,7 @@ def _json(spec: str, cert: str, got: Any) -> dict[str, Any]:
 @click.command()
 @click.argument("spec", type=click.Path())
 @click.argument("certificate", type=click.Path())
-@click.option(
-    "--const",
-    "consts",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a `const` of the spec (as when the certificate was made).",
-)
+@const_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),

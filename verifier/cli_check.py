@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -61,6 +61,17 @@ def parse_consts(values: Sequence[str]) -> dict[str, int]:
                 param_hint="--const",
             ) from None
     return out
+
+
+def const_option(fn: Any) -> Any:
+    """The `--const NAME=VALUE` option every command that loads a spec takes."""
+    return click.option(
+        "--const",
+        "consts",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a `const` of the spec (repeatable).",
+    )(fn)
 
 
 def _progress_printer(stream: TextIO, path: str) -> Progress:
@@ -142,13 +153,7 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     show_default=True,
     help="Report as text for people or JSON for tools.",
 )
-@click.option(
-    "--const",
-    "consts",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a `const` of the spec (repeatable).",
-)
+@const_option
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -232,13 +237,7 @@ def check(
     default="dot",
     show_default=True,
 )
-@click.option(
-    "--const",
-    "consts",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a `const` of the spec (repeatable).",
-)
+@const_option
 @click.option(
     "--max-states",
     type=click.IntRange(min=1),

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 import click
 
 from verifier import artifact as art
-from verifier.cli_check import parse_consts
+from verifier.cli_check import const_option, parse_consts
 from verifier.engines import CheckOptions, EngineUnavailable, run_check
 from verifier.explicit import explore
 from verifier.frontend import load_file
@@ -84,7 +84,7 @@ def _graph(result: CheckResult) -> dict[str, Any] | None:
 @click.argument("spec", type=click.Path())
 @click.option("-o", "--output", help="Artifact file (default: CAPABILITY.artifact.json).")
 @click.option("--sign-key", help="Ed25519 private key (PEM) to sign the artifact with.")
-@click.option("--const", "consts", multiple=True, metavar="NAME=VALUE", help="Override a const.")
+@const_option
 @click.option(
     "--certificate",
     metavar="PATH",

@@ -6,20 +6,17 @@ from typing import Any
 
 from verifier import ir
 from verifier.results import Trace
-from verifier.values import args_to_json
+from verifier.values import args_to_json, scalar_to_json
 
 ITF_DOC = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
 
 def _scalar(t: ir.ScalarType, v: int) -> Any:
-    match t:
-        case ir.BoolType():
-            return bool(v)
-        case ir.EnumType():
-            return t.members[v] if 0 <= v < len(t.members) else v
-        case ir.SetType():
-            return {"#set": [m for i, m in enumerate(t.elem.members) if (v >> i) & 1]}
-    return v if abs(v) < 2**53 else {"#bigint": str(v)}
+    if isinstance(t, ir.SetType):
+        return {"#set": scalar_to_json(t, v)}
+    if isinstance(t, ir.IntType) and abs(v) >= 2**53:
+        return {"#bigint": str(v)}
+    return scalar_to_json(t, v)
 
 
 def _value(t: ir.Type, state: tuple[int, ...], slot: int) -> Any:

@@ -212,19 +212,7 @@ def _may_fault(comp: Compiler, e: ir.Expr, env: dict[str, int]) -> bool:
     return any(_may_fault(comp, c, env) for c in _children(e))
 
 
-def _children(e: ir.Expr) -> tuple[ir.Expr, ...]:
-    match e:
-        case ir.ArrayRead(indices=ix):
-            return ix
-        case ir.Unary(arg=a):
-            return (a,)
-        case ir.Binary(left=lft, right=rgt):
-            return (lft, rgt)
-        case ir.Ite(cond=c, then=t, orelse=o):
-            return (c, t, o)
-        case ir.Call(args=args):
-            return args
-    return ()
+_children = ir.children
 
 
 def _double_writes(written: list[Arr], n: int) -> Err:

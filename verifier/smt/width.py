@@ -21,21 +21,7 @@ def _exprs(model: ir.Model) -> Iterator[ir.Expr]:
             yield from u.indices
 
 
-def _children(e: ir.Expr) -> tuple[ir.Expr, ...]:
-    match e:
-        case ir.ArrayRead(indices=ix):
-            return ix
-        case ir.Unary(arg=a):
-            return (a,)
-        case ir.Binary(left=a, right=b):
-            return (a, b)
-        case ir.Ite(cond=c, then=t, orelse=o):
-            return (c, t, o)
-        case ir.Call(args=args):
-            return args
-        case ir.Quant(body=b):
-            return (b,)
-    return ()
+_children = ir.children
 
 
 def _bounds(model: ir.Model) -> Iterator[int]:
