@@ -171,3 +171,22 @@ def test_states_hold_plain_ints(spec: Path) -> None:
     """The IR contract: every slot of every state is an int (never a Python bool)."""
     g = explore(load_model(str(spec)), max_states=5000)
     assert all(type(v) is int for s in g.states for v in s)
+
+
+def test_instances_whose_parameter_guards_fail_are_never_tried() -> None:
+    text = """
+state { t: array[1..3] of 0..9 = [9, 0, 0] }
+action move(a: 1..3, b: 1..3) { when a != b  when t[a] > 0  t[a] := t[a] - 1  t[b] := t[b] + 1 }
+"""
+    compiled = compile_model(model_of(text))
+    live = compiled.live()
+    assert len(compiled.instances) == 9
+    assert [compiled.instances[k].args for k in live] == [
+        (1, 2),
+        (1, 3),
+        (2, 1),
+        (2, 3),
+        (3, 1),
+        (3, 2),
+    ]
+    assert check_explicit(model_of(text), deadlock=False).states == 55

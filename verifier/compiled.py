@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from verifier import ir
 from verifier import semantics as sem
-from verifier.evaluate import eval_expr
+from verifier.evaluate import EvalError, eval_expr
 
 State = tuple[int, ...]
 Fire = Callable[[State], State | None]
@@ -50,6 +50,23 @@ class CompiledModel:
 
     def instance_index(self) -> dict[tuple[str, tuple[int, ...]], int]:
         return {(inst.name, inst.args): k for k, inst in enumerate(self.instances)}
+
+    def live(self) -> list[int]:
+        """Indices of the instances that can ever fire: those whose guards that read no
+        state (only parameters) all hold, e.g. `when a != b` in `move(a, b)`."""
+        return [k for k, inst in enumerate(self.instances) if not _never_enabled(inst)]
+
+
+def _never_enabled(inst: sem.Instance) -> bool:
+    for g in inst.transition.guards:
+        if ir.reads_state(g.cond):
+            continue
+        try:
+            if not eval_expr(g.cond, (), inst.env):
+                return True
+        except EvalError:
+            return False
+    return False
 
 
 class _Gen:

@@ -128,7 +128,7 @@ class _Search:
         wanted = [p.kind == "reachable" for p in props]
         open_props = list(range(len(props)))
         final = self.compiled.final
-        fires = list(enumerate(self.compiled.fires))
+        fires = [(k, self.compiled.fires[k]) for k in self.compiled.live()]
         states, parent, via, fired = self.states, self.parent, self.via, self.fired
         keep = self.keep_edges
         level_end = len(states)
