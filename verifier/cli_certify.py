@@ -9,8 +9,7 @@ from typing import Any, TextIO
 import click
 
 from verifier.cli_check import const_option, parse_consts
-from verifier.diagnostics import render as render_diagnostic
-from verifier.frontend import load_file
+from verifier.frontend import load_or_report
 
 
 def certify_paths(
@@ -24,10 +23,8 @@ def certify_paths(
     stdout: TextIO,
 ) -> int:
     """Print the re-check of `cert` against `spec`; 0 accepted, 1 rejected, 2 unusable input."""
-    loaded = load_file(spec, consts)
-    if loaded.model is None:
-        for d in loaded.diagnostics:
-            stdout.write(render_diagnostic(d, loaded.source) + "\n")
+    model = load_or_report(spec, consts, stdout)
+    if model is None:
         return 2
     try:
         with open(cert, encoding="utf-8") as fh:
@@ -38,7 +35,7 @@ def certify_paths(
         return 2
     from verifier.smt.recheck import cvc5_available, recheck
 
-    got = recheck(loaded.model, text, timeout=timeout, use_cvc5=use_cvc5)
+    got = recheck(model, text, timeout=timeout, use_cvc5=use_cvc5)
     if use_cvc5 and not cvc5_available():
         got.notes.append("cvc5 is not installed (pip install 'verifier[cvc5]'); z3 only")
     if fmt == "json":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from verifier import ir
-from verifier.diagnostics import WHOLE_FILE, Diagnostic, Span, SpecError, too_deep
+from verifier.diagnostics import WHOLE_FILE, Diagnostic, Span, SpecError, render, too_deep
 from verifier.lower import lower_spec_with_warnings
 from verifier.parser import parse_spec
 
@@ -70,4 +71,13 @@ def load_model(path: str, consts: Mapping[str, int] | None = None) -> ir.Model:
     loaded = load_file(path, consts)
     if loaded.model is None:
         raise SpecError(loaded.diagnostics)
+    return loaded.model
+
+
+def load_or_report(path: str, consts: Mapping[str, int] | None, stream: TextIO) -> ir.Model | None:
+    """Load the spec at `path`, or write its diagnostics to `stream` and return None."""
+    loaded = load_file(path, consts)
+    if loaded.model is None:
+        for d in loaded.diagnostics:
+            stream.write(render(d, loaded.source) + "\n")
     return loaded.model

@@ -11,7 +11,7 @@ from verifier import ir
 from verifier import semantics as sem
 from verifier.diagnostics import render as render_diagnostic
 from verifier.explicit import Graph, TooManyInitialStates, explore
-from verifier.frontend import load_file
+from verifier.frontend import load_or_report
 from verifier.render import step_label
 from verifier.results import Step
 from verifier.values import scalar_text, state_to_json
@@ -76,15 +76,13 @@ def render_graph(
     path: str, fmt: str, consts: dict[str, int], max_states: int, out: TextIO, err: TextIO
 ) -> int:
     """Write the graph of the spec at `path`; return an exit code (0, 2 or 3)."""
-    loaded = load_file(path, consts)
-    if loaded.model is None:
-        for d in loaded.diagnostics:
-            err.write(render_diagnostic(d, loaded.source) + "\n")
+    model = load_or_report(path, consts, err)
+    if model is None:
         return 2
     try:
-        g = explore(loaded.model, max_states=max_states)
+        g = explore(model, max_states=max_states)
     except TooManyInitialStates as too_many:
-        err.write(render_diagnostic(too_many.diagnostic, loaded.source) + "\n")
+        err.write(render_diagnostic(too_many.diagnostic, model.source) + "\n")
         return 2
     if not g.complete:
         err.write(
