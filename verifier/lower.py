@@ -24,7 +24,7 @@ from verifier.diagnostics import (
     too_deep,
 )
 from verifier.evaluate import EvalError, eval_expr
-from verifier.types import describe, join_types, mismatch_help, same_kind
+from verifier.types import describe, mismatch_help, same_kind
 
 MAX_ENUMERATION = 1_000_000  # cap on initial states / parameter tuples enumerated at lowering
 BUILTINS = ("min", "max", "abs", "size")
@@ -48,17 +48,6 @@ class _Scope:
 
     def bind(self, name: str, value: ir.Expr) -> _Scope:
         return _Scope({**self.names, name: value})
-
-
-@dataclass
-class _Target:
-    var: ir.StateVar
-    indices: tuple[ir.Expr, ...]
-    span: Span
-
-    @property
-    def key(self) -> tuple[str, tuple[ir.Expr, ...]]:
-        return (self.var.name, self.indices)
 
 
 class Lowerer:
@@ -105,7 +94,9 @@ class Lowerer:
                 case s.InitDecl():
                     init.extend(self._bool_expr(d.cond, _Scope()))
                 case s.TransitionDecl():
-                    transitions.append(self._transition(d))
+                    from verifier.lower_stmt import lower_transition
+
+                    transitions.append(lower_transition(self, d))
                 case s.PropertyDecl():
                     properties.extend(self._property(d))
                 case s.FinalDecl():
@@ -400,178 +391,6 @@ class Lowerer:
         return out
 
     # ---- transitions
-    def _transition(self, d: s.TransitionDecl) -> ir.Transition:
-        params = self._params(d.params)
-        scope = _Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params})
-        guards: list[ir.Guard] = []
-        approvals: list[ir.Expr] = []
-        updates = self._block(d.body, scope, None, guards, approvals)
-        approval = _disjoin(approvals) if approvals else None
-        total = 1
-        for p in params:
-            total *= p.type.size()
-        if total > MAX_ENUMERATION:
-            self.sink.error(
-                "too-large",
-                f"`{d.name.name}` has {total} parameter combinations",
-                d.name.span,
-                f"at most {MAX_ENUMERATION} are enumerated; narrow the parameter ranges",
-            )
-        t = ir.Transition(
-            name=d.name.name,
-            kind=d.kind,
-            params=tuple(params),
-            guards=tuple(guards),
-            approval=approval,
-            updates=tuple(updates.values()),
-            doc=d.doc,
-            span=d.name.span,
-        )
-        self._check_constant_guards(t)
-        return t
-
-    def _block(
-        self,
-        body: tuple[s.Stmt, ...],
-        scope: _Scope,
-        cond: ir.Expr | None,
-        guards: list[ir.Guard],
-        approvals: list[ir.Expr],
-    ) -> dict[tuple[str, tuple[ir.Expr, ...]], ir.Update]:
-        """Lower statements; `cond` is the conjunction of enclosing `if` conditions."""
-        updates: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
-        for st in body:
-            match st:
-                case s.Guard():
-                    for g in self._bool_expr(st.cond, scope):
-                        g = g if cond is None else _implies(cond, g)
-                        guards.append(ir.Guard(g, self._text(st.cond.span), st.cond.span))
-                case s.Approval():
-                    a: ir.Expr = ir.Lit(1, ir.BOOL)
-                    if st.cond is not None:
-                        got = self._bool_expr(st.cond, scope)
-                        if not got:
-                            continue
-                        a = got[0]
-                    approvals.append(a if cond is None else _and(cond, a))
-                case s.Assign():
-                    u = self._assign(st, scope)
-                    if u is not None:
-                        self._merge(updates, {(u.name, u.indices): u}, st.span)
-                case s.If():
-                    self._if(st, scope, cond, guards, approvals, updates)
-        return updates
-
-    def _if(
-        self,
-        st: s.If,
-        scope: _Scope,
-        cond: ir.Expr | None,
-        guards: list[ir.Guard],
-        approvals: list[ir.Expr],
-        updates: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
-    ) -> None:
-        got = self._bool_expr(st.cond, scope)
-        if not got:
-            return
-        c = got[0]
-        neg = ir.Unary("not", c, ir.BOOL, c.span)
-        then = self._block(st.then, scope, c if cond is None else _and(cond, c), guards, approvals)
-        orelse = self._block(
-            st.orelse, scope, neg if cond is None else _and(cond, neg), guards, approvals
-        )
-        merged = _pair_element_writes(c, then, orelse, st.span)
-        for key in [*then, *(k for k in orelse if k not in then)]:
-            proto = then.get(key) or orelse[key]
-            current = _read_target(proto)
-            t_val = then[key].value if key in then else current
-            e_val = orelse[key].value if key in orelse else current
-            value = ir.Ite(c, t_val, e_val, join_types(t_val.type, e_val.type), st.span)
-            merged[key] = _replace_value(proto, value)
-        self._merge(updates, merged, st.span)
-
-    def _merge(
-        self,
-        into: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
-        new: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
-        span: Span,
-    ) -> None:
-        for key, u in new.items():
-            clash = key in into or any(k[0] == key[0] and (not k[1] or not key[1]) for k in into)
-            if clash:
-                self.sink.error(
-                    "assigned-twice",
-                    f"`{u.name}` is assigned twice in one transition",
-                    u.span,
-                    "assignments are simultaneous; combine them into one with `if ... then "
-                    "... else ...`",
-                )
-                continue
-            into[key] = u
-
-    def _assign(self, st: s.Assign, scope: _Scope) -> ir.Update | None:
-        target = self._target(st.target, scope)
-        if target is None:
-            return None
-        var = target.var
-        t = var.type
-        for _ in target.indices:
-            assert isinstance(t, ir.ArrayType)
-            t = t.elem
-        if isinstance(t, ir.ArrayType):
-            self.sink.error(
-                "type-mismatch",
-                f"`{var.name}` is an array; assign one element at a time",
-                st.target.span,
-                f"write `{var.name}[i] := ...`",
-            )
-            return None
-        try:
-            value = self._expr(st.value, scope, expected=t)
-        except _Poison:
-            return None
-        if not self._compatible(value, t, st.value.span):
-            return None
-        dims, strides = _layout(var.type, len(target.indices))
-        return ir.Update(
-            name=var.name,
-            base=var.slot,
-            dims=dims,
-            strides=strides,
-            indices=target.indices,
-            value=value,
-            type=t,
-            text=self._text(st.span),
-            span=st.span,
-        )
-
-    def _target(self, lv: s.LValue, scope: _Scope) -> _Target | None:
-        name = lv.var.name
-        if name in self.broken:
-            return None
-        if name not in self.vars:
-            what = self._kind_of(name, scope)
-            if what is not None:
-                self.sink.error(
-                    "unknown-name",
-                    f"`{name}` is {what}, not a state variable; it cannot be assigned",
-                    lv.var.span,
-                    "only state variables can be assigned; declare one in `state { ... }`",
-                )
-            else:
-                self.sink.error(
-                    "unknown-name",
-                    f"unknown state variable `{name}`",
-                    lv.var.span,
-                    self._suggest(name, self.vars) or "declare it in a `state { ... }` block",
-                )
-            return None
-        var = self.vars[name]
-        indices = self._indices(var, lv.indices, scope, lv.span)
-        if indices is None:
-            return None
-        return _Target(var, indices, lv.span)
-
     def _indices(
         self, var: ir.StateVar, exprs: tuple[s.Expr, ...], scope: _Scope, span: Span
     ) -> tuple[ir.Expr, ...] | None:
@@ -612,26 +431,6 @@ class Lowerer:
             t = t.elem
         return tuple(out)
 
-    def _check_constant_guards(self, t: ir.Transition) -> None:
-        for g in t.guards:
-            if _reads_state(g.cond):
-                continue
-            values = set()
-            for args in _param_values(t.params, limit=4096):
-                try:
-                    values.add(bool(eval_expr(g.cond, (), args)))
-                except (EvalError, KeyError, IndexError):
-                    values.add(None)  # type: ignore[arg-type]
-            if len(values) == 1 and None not in values:
-                always = values.pop()
-                self.sink.warning(
-                    "constant-guard",
-                    f"this guard of `{t.name}` is always {'true' if always else 'false'}",
-                    g.span,
-                    "remove it" if always else f"`{t.name}` can never fire",
-                )
-
-    # ---- properties
     def _property(self, d: s.PropertyDecl) -> list[ir.Property]:
         got = self._bool_expr(d.cond, _Scope())
         return [
@@ -773,61 +572,6 @@ def _layout(t: ir.Type, depth: int) -> tuple[tuple[ir.IndexType, ...], tuple[int
     return tuple(dims), tuple(strides)
 
 
-def _read_target(u: ir.Update) -> ir.Expr:
-    if not u.indices:
-        return ir.Var(u.name, u.base, u.type, u.span)
-    return ir.ArrayRead(u.name, u.base, u.dims, u.strides, u.indices, u.type, u.span)
-
-
-def _pair_element_writes(
-    c: ir.Expr,
-    then: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
-    orelse: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update],
-    span: Span,
-) -> dict[tuple[str, tuple[ir.Expr, ...]], ir.Update]:
-    """Writes `a[i]` in one branch and `a[j]` in the other become `a[c ? i : j] := c ? x : y`.
-
-    Lowered separately, each would write its element back unchanged on the other branch, and
-    the two writes would collide whenever i == j although only one branch runs. The paired
-    keys are removed from `then` and `orelse`.
-    """
-    out: dict[tuple[str, tuple[ir.Expr, ...]], ir.Update] = {}
-    for key_t in [k for k in then if k[1] and k not in orelse]:
-        key_e = next((k for k in orelse if k[0] == key_t[0] and k[1] and k not in then), None)
-        if key_e is None:
-            continue
-        u_t, u_e = then.pop(key_t), orelse.pop(key_e)
-        indices = tuple(
-            a if a == b else ir.Ite(c, a, b, join_types(a.type, b.type), span)
-            for a, b in zip(u_t.indices, u_e.indices, strict=True)
-        )
-        value = ir.Ite(c, u_t.value, u_e.value, join_types(u_t.value.type, u_e.value.type), span)
-        paired = ir.Update(
-            u_t.name, u_t.base, u_t.dims, u_t.strides, indices, value, u_t.type, u_t.text, span
-        )
-        out[(u_t.name, indices)] = paired
-    return out
-
-
-def _replace_value(u: ir.Update, value: ir.Expr) -> ir.Update:
-    return ir.Update(u.name, u.base, u.dims, u.strides, u.indices, value, u.type, u.text, u.span)
-
-
-def _and(a: ir.Expr, b: ir.Expr) -> ir.Expr:
-    return ir.Binary("and", a, b, ir.BOOL, b.span)
-
-
-def _implies(a: ir.Expr, b: ir.Expr) -> ir.Expr:
-    return ir.Binary("implies", a, b, ir.BOOL, b.span)
-
-
-def _disjoin(es: list[ir.Expr]) -> ir.Expr:
-    out = es[0]
-    for e in es[1:]:
-        out = ir.Binary("or", out, e, ir.BOOL, e.span)
-    return out
-
-
 children = ir.children
 _reads_state = ir.reads_state
 
@@ -854,12 +598,6 @@ def _try_fold(e: ir.Expr) -> int | None:
         return eval_expr(e, (), {})
     except EvalError:
         return None
-
-
-def _param_values(params: tuple[ir.Param, ...], limit: int) -> Iterator[dict[str, int]]:
-    names = [p.name for p in params]
-    for combo in itertools.islice(itertools.product(*(p.type.values() for p in params)), limit):
-        yield dict(zip(names, combo, strict=True))
 
 
 def lower_spec(spec: s.Spec, overrides: Mapping[str, int] | None = None) -> ir.Model:
