@@ -180,10 +180,10 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 
 def load_private_key(path: str) -> Ed25519PrivateKey:
     """An Ed25519 private key from a PEM file; ArtifactError if it is not one."""
+    data = _read_bytes(path, "the private key")
     try:
-        with open(path, "rb") as fh:
-            key = serialization.load_pem_private_key(fh.read(), password=None)
-    except (OSError, ValueError, TypeError) as err:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as err:
         raise ArtifactError(f"cannot read the private key `{path}`: {_why(err)}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ArtifactError(f"`{path}` is not an Ed25519 private key")
@@ -196,11 +196,7 @@ def load_public_key(key: str | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
         return key
     data = key
     if isinstance(key, str):
-        try:
-            with open(key, "rb") as fh:
-                data = fh.read()
-        except OSError as err:
-            raise ArtifactError(f"cannot read the public key `{key}`: {_why(err)}") from None
+        data = _read_bytes(key, "the public key")
     try:
         loaded = serialization.load_pem_public_key(data if isinstance(data, bytes) else b"")
     except ValueError:
@@ -208,6 +204,15 @@ def load_public_key(key: str | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
     if not isinstance(loaded, Ed25519PublicKey):
         raise ArtifactError("the public key is not an Ed25519 key")
     return loaded
+
+
+def _read_bytes(path: str, what: str) -> bytes:
+    """The bytes of `path`; ArtifactError naming `what` if it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as err:
+        raise ArtifactError(f"cannot read {what} `{path}`: {_why(err)}") from None
 
 
 def _why(err: Exception) -> str:
@@ -219,11 +224,7 @@ def _why(err: Exception) -> str:
 
 def read(path: str) -> dict[str, Any]:
     """The JSON document in `path`; ArtifactError if unreadable."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as err:
-        raise ArtifactError(f"cannot read the artifact `{path}`: {_why(err)}") from None
+    data = _read_bytes(path, "the artifact")
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
