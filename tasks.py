@@ -45,8 +45,8 @@ def check() -> None:
 
 def test() -> None:
     """Lint, format check, type check, then the test suite (warnings are errors)."""
-    run(BIN / "ruff", "check", "verifier", "tests", "benchmarks")
-    run(BIN / "ruff", "format", "--check", "verifier", "tests", "benchmarks")
+    run(BIN / "ruff", "check", "verifier", "grammar", "tests", "benchmarks")
+    run(BIN / "ruff", "format", "--check", "verifier", "grammar", "tests", "benchmarks")
     run(BIN / "mypy")
     run(BIN / "pytest", "-q", *sys.argv[2:])
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from verifier import artifact as art
-from verifier.engines import CheckOptions, run_check
-from verifier.explicit import explore
-from verifier.frontend import load_model
+from verifier.check.dispatch import CheckOptions, run_check
+from verifier.check.explicit import explore
+from verifier.guard import artifact as art
+from verifier.lang.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = ROOT / "tests" / "data" / "guard" / "counter.cap"
@@ -84,7 +84,7 @@ def redis_server(tmp: Path) -> Iterator[str]:
 
 def drive_counter(artifact: str, store: str, audit: str | None, session: str, count: int) -> int:
     """Propose `inc` `count` times (a worker process); returns how many were allowed."""
-    from verifier.monitor import Guard
+    from verifier.guard import Guard
 
     guard = Guard.load(artifact, store=store, audit=audit)
     s = guard.session(session)
@@ -104,8 +104,8 @@ def drive_forever(artifact: str, store: str, audit: str, crash_after: int | None
     that many-th commit and before its store write (the worst moment for a crash)."""
     import os
 
-    from verifier.monitor import Guard
-    from verifier.store import open_store
+    from verifier.guard import Guard
+    from verifier.guard.store import open_store
 
     real = open_store(store)
     commits = 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from verifier import ir
-from verifier import semantics as sem
-from verifier.evaluate import EvalError
+from verifier.ir import semantics as sem
+from verifier.ir.evaluate import EvalError
 
 
 @dataclass

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier.explicit import check_explicit
-from verifier.frontend import load_model
-from verifier.results import CheckResult
+from verifier.check.explicit import check_explicit
+from verifier.check.results import CheckResult
+from verifier.lang.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 # Specs sized for the symbolic engines (fleet_budget: 10^20 states) have their own tests.

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from tests.guard_support import ROOT, write_artifact
-from verifier import artifact as art
-from verifier.cli_guard import compile_spec
-from verifier.monitor import Guard, GuardError
+from verifier.cli.guard import compile_spec
+from verifier.guard import Guard, GuardError
+from verifier.guard import artifact as art
 
 EMAIL = ROOT / "models" / "email_assistant.cap"
 BUG = ROOT / "examples" / "violations" / "email_label_bug.cap"
@@ -110,8 +110,8 @@ def test_an_artifact_claiming_an_unproved_spec_is_refused(tmp_path):
 
 
 def test_build_refuses_an_unproved_result():
-    from verifier.engines import run_check
-    from verifier.frontend import load_model
+    from verifier.check.dispatch import run_check
+    from verifier.lang.frontend import load_model
 
     result = run_check(load_model(str(BUG)))
     with pytest.raises(art.ArtifactError, match="is not proved"):

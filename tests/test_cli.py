@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.golden import assert_golden
+from verifier.check.dispatch import CheckOptions
 from verifier.cli import main
-from verifier.cli_check import check_paths
-from verifier.engines import CheckOptions
+from verifier.cli.check import check_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAG_CASES = sorted((ROOT / "tests/data/diagnostics").glob("*.cap"))

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
+from verifier.check.explicit import MAX_INITIAL_STATES
 from verifier.diagnostics import Diagnostic, Span, render
-from verifier.explicit import MAX_INITIAL_STATES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "verifier/schemas/report.schema.json").read_text())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier import semantics as sem
-from verifier.explicit import check_explicit
-from verifier.frontend import load_text
+from verifier.check.explicit import check_explicit
+from verifier.ir import semantics as sem
+from verifier.lang.frontend import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "language.md"

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from tests.reference_bfs import naive_bfs
 from verifier import ir
-from verifier import semantics as sem
-from verifier.compiled import compile_model
-from verifier.evaluate import EvalError
-from verifier.explicit import check_explicit, explore
-from verifier.frontend import load_model, load_text
+from verifier.check.explicit import check_explicit, explore
+from verifier.ir import semantics as sem
+from verifier.ir.compiled import compile_model
+from verifier.ir.evaluate import EvalError
+from verifier.lang.frontend import load_model, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = [

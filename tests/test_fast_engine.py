@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from tests.strategies import cap_specs
 from verifier import ir
-from verifier.explicit import check_explicit
-from verifier.fast import check_packed
-from verifier.fast.layout import layout_of
-from verifier.frontend import load_model, load_text
-from verifier.results import CheckResult
+from verifier.check.explicit import check_explicit
+from verifier.check.packed import check_packed
+from verifier.check.packed.layout import layout_of
+from verifier.check.results import CheckResult
+from verifier.lang.frontend import load_model, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(ROOT.glob("models/**/*.cap")) + sorted(ROOT.glob("examples/violations/*.cap"))

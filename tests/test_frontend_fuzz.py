@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier.frontend import load_text
+from verifier.lang.frontend import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [p.read_text() for p in sorted(ROOT.glob("models/**/*.cap"))] + [

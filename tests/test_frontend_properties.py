@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import cap_specs
+from verifier.check.results import EXIT_CODES
 from verifier.cli import main
-from verifier.lower import lower_spec
-from verifier.parser import parse_spec
-from verifier.results import EXIT_CODES
+from verifier.lang.lower import lower_spec
+from verifier.lang.parser import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "verifier/schemas/report.schema.json").read_text())

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 
 from tests.guard_support import ALL_SPECS
 from tests.strategies import cap_specs
-from verifier import ir_json
-from verifier.frontend import load_model, load_text
+from verifier.ir import codec as ir_json
+from verifier.lang.frontend import load_model, load_text
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda p: p.stem)

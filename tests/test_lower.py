@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from verifier import ir
-from verifier import semantics as sem
-from verifier.explicit import check_explicit
-from verifier.frontend import load_text
-from verifier.lower import MAX_ENUMERATION
+from verifier.check.explicit import check_explicit
+from verifier.ir import semantics as sem
+from verifier.lang.frontend import load_text
+from verifier.lang.scope import MAX_ENUMERATION
 
 ENUMS = "enum Color { red, green, blue }\nenum Size { small, large }\n"
 S = "state {\n  x: 0..3 = 0\n  b: bool = false\n  c: Color = red\n}\n"  # lines 1-5
@@ -765,7 +765,7 @@ SUGGESTIONS = {
     "def recursion": "definitions are inlined, so they cannot recurse: f -> g -> f",
 }
 
-IMPLEMENTATION_WORDS = ("Token", "Tree", "IntType", "BoolType", "EnumType", "_Poison", "Lit(")
+IMPLEMENTATION_WORDS = ("Token", "Tree", "IntType", "BoolType", "EnumType", "Poison", "Lit(")
 
 
 def _case(row: tuple) -> tuple:

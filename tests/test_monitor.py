@@ -7,10 +7,10 @@ import json
 import pytest
 
 from tests.guard_support import ROOT, write_artifact
-from verifier.monitor import DenialLimit, Guard, ToolDenied, guarded, guarded_call, verify_file
-from verifier.monitor.audit import AuditLog
-from verifier.store import StoreError
-from verifier.store.memory import MemoryStore
+from verifier.guard import DenialLimit, Guard, ToolDenied, guarded, guarded_call, verify_file
+from verifier.guard.audit import AuditLog
+from verifier.guard.store import StoreError
+from verifier.guard.store.memory import MemoryStore
 
 EMAIL = ROOT / "models" / "email_assistant.cap"
 
@@ -288,7 +288,7 @@ def test_audit_verify_detects_edit_delete_insert_reorder(artifact, tmp_path):
 
 
 def test_a_guard_refuses_to_start_on_an_edited_audit_log(artifact, tmp_path):
-    from verifier.monitor import GuardError
+    from verifier.guard import GuardError
 
     log = tmp_path / "a.jsonl"
     guard = Guard.load(artifact, audit=str(log))

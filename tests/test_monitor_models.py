@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 
 from tests.guard_support import ALL_SPECS, ROOT, write_artifact
-from verifier import semantics as sem
-from verifier.monitor import Guard, verify_file
-from verifier.monitor.session import Session
-from verifier.values import args_to_json, state_to_json
+from verifier.guard import Guard, verify_file
+from verifier.guard.session import Session
+from verifier.ir import semantics as sem
+from verifier.ir.values import args_to_json, state_to_json
 
 State = tuple[int, ...]
 SCHEMA = json.loads((ROOT / "verifier" / "schemas" / "artifact.schema.json").read_text())

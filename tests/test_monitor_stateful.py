@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests.strategies import cap_specs
-from verifier import artifact as art
 from verifier import ir
-from verifier import semantics as sem
-from verifier.evaluate import EvalError
-from verifier.frontend import load_text
-from verifier.monitor import Guard
-from verifier.store.memory import MemoryStore
-from verifier.values import ValueError_, args_from_json, scalar_to_json, state_to_json
+from verifier.guard import Guard
+from verifier.guard import artifact as art
+from verifier.guard.store.memory import MemoryStore
+from verifier.ir import semantics as sem
+from verifier.ir.evaluate import EvalError
+from verifier.ir.values import ValueError_, args_from_json, scalar_to_json, state_to_json
+from verifier.lang.frontend import load_text
 
 GUARDS = ["x < 3", "x > 0", "b", "not b", "p == m0", "p != m2", "x + k <= 3", "k == 1", "true"]
 UPDATES = ["x := x + 1", "x := x - k", "x := 0", "b := not b", "p := m1", "p := m0", "x := k"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier.explicit import check_explicit
-from verifier.frontend import load_model
-from verifier.results import CheckResult
+from verifier.check.explicit import check_explicit
+from verifier.check.results import CheckResult
+from verifier.lang.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "models" / "reference"

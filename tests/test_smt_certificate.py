@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from verifier.cli_certify import certify_paths
-from verifier.frontend import load_model
-from verifier.smt import check_symbolic
-from verifier.smt.recheck import recheck
+from verifier.check.smt import check_symbolic
+from verifier.check.smt.recheck import recheck
+from verifier.cli.certify import certify_paths
+from verifier.lang.frontend import load_model
 
 TWO_PHASE = "models/reference/two_phase.cap"
 

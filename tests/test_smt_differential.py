@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.strategies import cap_specs
-from verifier.explicit import check_explicit
-from verifier.frontend import load_text
-from verifier.results import CheckResult
-from verifier.smt import check_symbolic
+from verifier.check.explicit import check_explicit
+from verifier.check.results import CheckResult
+from verifier.check.smt import check_symbolic
+from verifier.lang.frontend import load_text
 
 
 def _verdicts(r: CheckResult) -> dict[str, tuple[str, int | None]]:

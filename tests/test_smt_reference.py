@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tests.test_reference_models import HOLDS, ROWS, Row
-from verifier.frontend import load_model
-from verifier.results import CheckResult
-from verifier.smt import check_symbolic
+from verifier.check.results import CheckResult
+from verifier.check.smt import check_symbolic
+from verifier.lang.frontend import load_model
 
 SLOW = {"dining_philosophers", "hanoi5"}
 

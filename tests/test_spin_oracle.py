@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from verifier.explicit import check_explicit
-from verifier.frontend import load_model
+from verifier.check.explicit import check_explicit
+from verifier.lang.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [

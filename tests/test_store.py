@@ -23,9 +23,9 @@ from tests.guard_support import (
     redis_server,
     write_artifact,
 )
-from verifier.monitor import Guard, verify_file
-from verifier.monitor.audit import read_records
-from verifier.store import IntegrityError, Record, TokenRecord, open_store
+from verifier.guard import Guard, verify_file
+from verifier.guard.audit import read_records
+from verifier.guard.store import IntegrityError, Record, TokenRecord, open_store
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def _edit_sqlite(path: Path, edit) -> None:
 
 
 def test_tampered_stored_state_quarantines(counter, tmp_path):
-    from verifier.store.base import encode_record
+    from verifier.guard.store.base import encode_record
 
     path = tmp_path / "s.db"
     store = f"sqlite:///{path}"
@@ -289,8 +289,8 @@ def test_an_observation_that_loses_a_race_is_decided_again(store_url, counter):
 
 
 def test_sqlite_urls_follow_the_sqlalchemy_convention(tmp_path, monkeypatch):
-    from verifier.store import StoreError
-    from verifier.store.sqlite import SQLiteStore
+    from verifier.guard.store import StoreError
+    from verifier.guard.store.sqlite import SQLiteStore
 
     monkeypatch.chdir(tmp_path)
     SQLiteStore.from_url("sqlite:///relative.db").close()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from tests.golden import assert_golden
-from verifier import semantics as sem
-from verifier.explicit import check_explicit
-from verifier.frontend import load_model
-from verifier.results import EXIT_CODES, CheckResult, Step, exit_code
-from verifier.values import args_to_json
+from verifier.check.explicit import check_explicit
+from verifier.check.results import EXIT_CODES, CheckResult, Step, exit_code
+from verifier.ir import semantics as sem
+from verifier.ir.values import args_to_json
+from verifier.lang.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 VIOLATIONS = sorted((ROOT / "examples" / "violations").glob("*.cap"))

@@ -6,7 +6,9 @@ import os
 import site
 import subprocess
 import sys
+import tomllib
 import venv
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,9 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("verifier-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "verifier/grammar/cap.lark" in names  # from the top-level grammar/ folder
+    assert "verifier/schemas/report.schema.json" in names
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
@@ -51,3 +56,13 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert '"states": 16' in run.stdout
+
+
+def test_pyproject_lists_every_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "verifier").rglob("__init__.py")
+    }
+    assert listed == on_disk | {"verifier.grammar"}
+    assert config["tool"]["setuptools"]["package-dir"] == {"verifier.grammar": "grammar"}

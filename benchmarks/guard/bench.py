@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.guard_support import redis_server, write_artifact  # noqa: E402
 from verifier import ir  # noqa: E402
-from verifier.monitor import AuditLog, Guard  # noqa: E402
-from verifier.monitor.program import Entry  # noqa: E402
-from verifier.values import scalar_to_json, state_to_json  # noqa: E402
+from verifier.guard import AuditLog, Guard  # noqa: E402
+from verifier.guard.program import Entry  # noqa: E402
+from verifier.ir.values import scalar_to_json, state_to_json  # noqa: E402
 
 ALLOW = [("draft", {}), ("discard_draft", {})]
 DENY = [("send", {"external": False})]
@@ -119,7 +119,7 @@ def cedar_decider(guard: Guard) -> Callable[[str, dict[str, Any]], str]:
     contexts: dict[tuple[int, ...], dict[str, Any]] = {}
     entries = {(e.name, tuple(sorted(e.args.items()))): e for e in guard.program.entries}
     opened = next(e for e in guard.program.entries if e.name == "user_opens_session")
-    state = opened.fire(guard._initial[0])
+    state = opened.fire(guard.ledger.initial[0])
     assert state is not None
 
     def decide(action: str, args: dict[str, Any]) -> str:

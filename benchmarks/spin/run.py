@@ -89,8 +89,8 @@ def run_ours(model: str, consts: dict[str, int], workers: int) -> Run:
 def one(model: str, consts: dict[str, int], workers: int) -> None:
     """Child process: check one model with the packed engine and print a JSON line."""
     sys.path.insert(0, str(ROOT))
-    from verifier.fast import check_packed
-    from verifier.frontend import load_model
+    from verifier.check.packed import check_packed
+    from verifier.lang.frontend import load_model
 
     started = time.perf_counter()
     m = load_model(str(HERE / f"{model}.cap"), consts)

@@ -13,11 +13,11 @@ import time
 
 import z3
 
-from verifier.frontend import load_model
-from verifier.smt.encode import Encoding
-from verifier.smt.goals import goals
-from verifier.smt.terms import Numbers
-from verifier.smt.width import bit_width
+from verifier.check.smt.encode import Encoding
+from verifier.check.smt.goals import goals
+from verifier.check.smt.terms import Numbers
+from verifier.check.smt.width import bit_width
+from verifier.lang.frontend import load_model
 
 
 def unroll(enc: Encoding, logic: str | None, depth: int) -> float:

@@ -1,0 +1,1 @@
+"""The capability language's grammar (`cap.lark`), installed as the package `verifier.grammar`."""

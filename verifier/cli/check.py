@@ -1,0 +1,255 @@
+"""`verifier check` and `verifier graph`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+import click
+
+from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
+from verifier.check.explicit import Progress
+from verifier.check.results import CheckResult, exit_code, report_json
+from verifier.diagnostics import WHOLE_FILE, Diagnostic
+from verifier.lang.frontend import load_file, load_or_report
+from verifier.report.itf import trace_to_itf
+from verifier.report.text import render_result
+
+
+def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
+    """Expand folders into their `.cap` files (sorted); report paths that hold none."""
+    files: list[str] = []
+    problems: list[CheckResult] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(path)
+                for name in names
+                if name.endswith(".cap")
+            )
+            if not found:
+                problems.append(_problem(path, "empty", f"no `.cap` files under `{path}`"))
+            files.extend(found)
+        elif os.path.exists(path):
+            files.append(path)
+        else:
+            problems.append(_problem(path, "io", f"`{path}` does not exist"))
+    return files, problems
+
+
+def _problem(path: str, code: str, message: str) -> CheckResult:
+    diag = Diagnostic(code, "error", message, WHOLE_FILE, None, path)
+    return CheckResult(path=path, source="", model=None, diagnostics=[diag])
+
+
+def parse_consts(values: Sequence[str]) -> dict[str, int]:
+    """`NAME=INT` pairs from `--const`; raise click.BadParameter on a malformed one."""
+    out: dict[str, int] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = int(raw)
+        except ValueError:
+            raise click.BadParameter(
+                f"`{item}` is not NAME=INTEGER (for example `--const MAX_SENDS=5`)",
+                param_hint="--const",
+            ) from None
+    return out
+
+
+def const_option(fn: Any) -> Any:
+    """The `--const NAME=VALUE` option every command that loads a spec takes."""
+    return click.option(
+        "--const",
+        "consts",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a `const` of the spec (repeatable).",
+    )(fn)
+
+
+def _progress_printer(stream: TextIO, path: str) -> Progress:
+    def show(states: int, depth: int, seconds: float) -> None:
+        rate = states / seconds if seconds > 0 else 0.0
+        stream.write(f"\r{path}: {states:,} states, depth {depth}, {rate:,.0f} states/s ")
+        stream.flush()
+
+    return show
+
+
+def check_paths(
+    paths: Sequence[str],
+    options: CheckOptions,
+    consts: dict[str, int],
+    fmt: str,
+    verbose: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+    itf_dir: str | None = None,
+) -> int:
+    """Check every spec under `paths`, print the report, return the exit code."""
+    files, results = find_specs(paths)
+    if fmt == "text":
+        for problem in results:
+            stdout.write(render_result(problem, verbose) + "\n")
+    live = stderr.isatty() and fmt == "text"
+    for path in files:
+        loaded = load_file(path, consts)
+        if loaded.model is None:
+            result = CheckResult(path, loaded.source, None, diagnostics=loaded.diagnostics)
+        else:
+            progress = _progress_printer(stderr, path) if live else None
+            try:
+                result = run_check(loaded.model, options, progress)
+            except EngineUnavailable as err:
+                result = _problem(path, "engine", str(err))
+            if live:
+                stderr.write("\r\033[K")
+            result.diagnostics[:0] = loaded.diagnostics
+            result.diagnostics.sort(key=Diagnostic.sort_key)
+        results.append(result)
+        if itf_dir is not None:
+            write_itf(result, itf_dir, stderr)
+        if fmt == "text":
+            stdout.write(render_result(result, verbose) + "\n")
+            stdout.flush()
+    if fmt == "json":
+        stdout.write(json.dumps(report_json(results), indent=2) + "\n")
+    return exit_code(results)
+
+
+def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
+    """Write `<spec>.<property>.itf.json` for every property that has a trace."""
+    if result.model is None:
+        return
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(result.path))[0]
+    for p in result.properties:
+        if p.trace is None:
+            continue
+        what = "witness" if p.verdict == "proved" else "counterexample"
+        doc = trace_to_itf(result.model, p.trace, f"{what} of {p.kind} `{p.name}`")
+        target = os.path.join(folder, f"{stem}.{p.name}.itf.json")
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2)
+        except OSError as err:
+            stderr.write(f"cannot write `{target}`: {err.strerror}\n")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report as text for people or JSON for tools.",
+)
+@const_option
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="auto: explicit search for small state spaces, else the symbolic engines.",
+)
+@click.option("--no-deadlock", is_flag=True, help="Do not report deadlocks.")
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many states; the result is then inconclusive (exit 3).",
+)
+@click.option("--depth", type=click.IntRange(min=0), default=None, help="Bound for the bmc engine.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds per property for the symbolic engines.",
+)
+@click.option(
+    "--certificate",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the proof certificate (SMT-LIB2) of a symbolic proof here.",
+)
+@click.option(
+    "--no-simple-path",
+    is_flag=True,
+    help="k-induction without simple-path constraints (the textbook k; may find no k).",
+)
+@click.option(
+    "--itf",
+    "itf_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write every counterexample and witness as an ITF trace into this folder.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also print witnesses and proved properties.")
+def check(
+    paths: tuple[str, ...],
+    fmt: str,
+    consts: tuple[str, ...],
+    engine: str,
+    no_deadlock: bool,
+    max_states: int | None,
+    depth: int | None,
+    timeout: float | None,
+    certificate: str | None,
+    no_simple_path: bool,
+    itf_dir: str | None,
+    verbose: bool,
+) -> None:
+    """Prove every property of the specs in PATHS (files, or folders searched for .cap).
+
+    Exit status: 0 all proved, 1 a property is violated, 2 usage error or invalid spec,
+    3 inconclusive (a bound or timeout stopped the check; never a pass).
+    """
+    options = CheckOptions(
+        engine=engine,
+        deadlock=not no_deadlock,
+        max_states=max_states,
+        depth=depth,
+        timeout=timeout,
+        certificate=certificate,
+        simple_path=not no_simple_path,
+    )
+    code = check_paths(
+        paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr, itf_dir
+    )
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("spec", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "mermaid", "json"]),
+    default="dot",
+    show_default=True,
+)
+@const_option
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Refuse models with more reachable states than this.",
+)
+def graph(spec: str, fmt: str, consts: tuple[str, ...], max_states: int) -> None:
+    """Render the reachable state graph of a small SPEC."""
+    from verifier.report.graph import render_graph
+
+    model = load_or_report(spec, parse_consts(consts), sys.stderr)
+    if model is None:
+        sys.exit(2)
+    sys.exit(render_graph(model, fmt, max_states, sys.stdout, sys.stderr))

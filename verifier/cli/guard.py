@@ -1,0 +1,167 @@
+"""`verifier compile`, `verifier keygen`, `verifier audit verify` and `verifier replay`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, TextIO
+
+import click
+
+from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
+from verifier.check.explicit import explore
+from verifier.check.results import CheckResult, exit_code
+from verifier.cli.check import const_option, parse_consts
+from verifier.guard import artifact as art
+from verifier.lang.frontend import load_file
+from verifier.report.text import render_result
+
+
+def compile_spec(
+    spec: str,
+    output: str | None,
+    sign_key: str | None,
+    consts: dict[str, int],
+    stdout: TextIO,
+    stderr: TextIO,
+    certificate: str | None = None,
+) -> int:
+    """Check `spec`, and only if every property is proved write its artifact; the exit code."""
+    loaded = load_file(spec, consts)
+    if loaded.model is None:
+        stderr.write(
+            render_result(CheckResult(spec, loaded.source, None, diagnostics=loaded.diagnostics))
+            + "\n"
+        )
+        return 2
+    try:
+        key = art.load_private_key(sign_key) if sign_key else None
+        result = run_check(loaded.model, CheckOptions(certificate=certificate))
+    except (art.ArtifactError, EngineUnavailable) as err:
+        stderr.write(f"error: {err}\n")
+        return 2
+    if result.verdict != "proved" or not result.complete:
+        stderr.write(render_result(result, verbose=True) + "\n")
+        stderr.write(f"error: refusing to compile `{spec}`: not every property is proved\n")
+        return exit_code([result]) or 3
+    try:
+        proof = _read_certificate(certificate)
+    except OSError as err:
+        stderr.write(f"error: cannot read the certificate: {(err.strerror or str(err)).lower()}\n")
+        return 2
+    document = art.build(result, _graph(result), proof)
+    if key is not None:
+        document = art.sign(document, key)
+    out = output or f"{loaded.model.name}.artifact.json"
+    try:
+        with open(out, "wb") as fh:
+            fh.write(art.dumps(document))
+    except OSError as err:
+        stderr.write(f"error: cannot write `{out}`: {(err.strerror or str(err)).lower()}\n")
+        return 2
+    signed = f", signed by {art.key_id(key.public_key())}" if key is not None else ""
+    stdout.write(f"compiled `{spec}` -> `{out}` ({document['content_hash']}{signed})\n")
+    return 0
+
+
+def _read_certificate(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _graph(result: CheckResult) -> dict[str, Any] | None:
+    if result.model is None or (result.states or 0) > art.GRAPH_LIMIT:
+        return None  # a symbolic proof has no state count: the bounded search below decides
+    g = explore(result.model, max_states=art.GRAPH_LIMIT)
+    if not g.complete:
+        return None
+    return art.graph_json(g.states, g.initial, g.edges)
+
+
+@click.command("compile")
+@click.argument("spec", type=click.Path())
+@click.option("-o", "--output", help="Artifact file (default: CAPABILITY.artifact.json).")
+@click.option("--sign-key", help="Ed25519 private key (PEM) to sign the artifact with.")
+@const_option
+@click.option(
+    "--certificate",
+    metavar="PATH",
+    help="Prove symbolically, write the certificate here and record its SHA-256.",
+)
+def compile_cmd(
+    spec: str,
+    output: str | None,
+    sign_key: str | None,
+    consts: tuple[str, ...],
+    certificate: str | None,
+) -> None:
+    """Compile a proved spec into a content-addressed (optionally signed) artifact."""
+    code = compile_spec(
+        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
+    )
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("name")
+def keygen(name: str) -> None:
+    """Write an Ed25519 key pair: NAME.key (private, mode 600) and NAME.pub."""
+    key = art.generate_key()
+    try:
+        fd = os.open(f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(art.private_pem(key))
+        with open(f"{name}.pub", "wb") as fh:
+            fh.write(art.public_pem(key.public_key()))
+    except OSError as err:
+        click.echo(f"error: cannot write `{name}.key`: {(err.strerror or '').lower()}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
+
+
+@click.group()
+def audit() -> None:
+    """Work with guard audit logs."""
+
+
+@audit.command("verify")
+@click.argument("log", type=click.Path())
+@click.option("--head", help="The hash the last record must have (detects a cut tail).")
+def audit_verify(log: str, head: str | None) -> None:
+    """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
+    from verifier.guard.audit import AuditError, verify_file
+
+    try:
+        report = verify_file(log, head)
+    except AuditError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    if report.ok:
+        click.echo(f"ok: {report.records} records, head {report.head}")
+        sys.exit(0)
+    click.echo(f"{log}:{report.bad_line}: record {report.bad_line} {report.problem}")
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("artifact_path", metavar="ARTIFACT", type=click.Path())
+@click.argument("trace", type=click.Path())
+@click.option("--public-key", help="Require the artifact to be signed by this key (PEM file).")
+def replay(artifact_path: str, trace: str, public_key: str | None) -> None:
+    """Check a recorded agent trace offline, through the same code path as the live guard."""
+    from verifier.guard.replay import ReplayError, replay_file
+
+    try:
+        outcome = replay_file(artifact_path, trace, public_key)
+    except ReplayError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    if outcome.bad_step is None:
+        click.echo(f"ok: {outcome.steps} steps admissible")
+        sys.exit(0)
+    click.echo(
+        f"{trace}:{outcome.bad_line}: step {outcome.bad_step} `{outcome.name}`: {outcome.reason}"
+    )
+    sys.exit(1)

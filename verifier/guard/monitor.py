@@ -1,0 +1,313 @@
+"""The runtime guard: loads a verified artifact and decides every proposal and observation.
+
+Decisions fail closed: any exception on the decision path becomes a deny (an action) or a
+quarantine (an observed event, whose world the guard can no longer track; and any integrity
+failure). With an audit log, the guard holds the log's lock across decide, append and commit:
+the record is written first (a write-ahead entry), then the store is updated by compare-and-set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from verifier import ir
+from verifier.guard import artifact as art
+from verifier.guard.approval import release
+from verifier.guard.audit import TORN, AuditError, AuditIntegrityError, AuditLog, verify_file
+from verifier.guard.decision import (
+    ALLOW,
+    DENY,
+    ESCALATE,
+    QUARANTINE,
+    Decision,
+    Outcome,
+    describe_error,
+)
+from verifier.guard.ledger import Ledger
+from verifier.guard.program import Entry, Program, Refusal, State
+from verifier.guard.recovery import recover
+from verifier.guard.session import Session
+from verifier.guard.store import IntegrityError, Record, Store, StoreError, open_store
+from verifier.ir import codec as ir_json
+from verifier.ir.evaluate import EvalError
+from verifier.ir.values import state_to_json
+
+MAX_RETRIES = 16  # compare-and-set retries when only bookkeeping (not the state) changed
+
+
+class GuardError(Exception):
+    """The guard cannot start: the artifact, store or audit log is not usable."""
+
+
+class DenialLimit(NamedTuple):
+    """Quarantine a session once `denials` of its last `window` proposals were denied."""
+
+    denials: int
+    window: int
+
+
+class Guard:
+    """Enforces one verified artifact over sessions kept in a store."""
+
+    def __init__(
+        self,
+        artifact: art.Artifact,
+        store: Store,
+        audit: AuditLog | None = None,
+        *,
+        shadow: bool = False,
+        token_ttl: float = 300.0,
+        denial_limit: DenialLimit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.artifact = artifact
+        self.artifact_hash = artifact.content_hash
+        self.program = Program(artifact.model)
+        self.store = store
+        self.audit = audit
+        self.shadow = shadow
+        self.token_ttl = token_ttl
+        self.denial_limit = denial_limit
+        self.clock = clock
+        self._graph = artifact.graph_states
+        self._persistent = store.persistent
+        self.program_id = program_id(artifact.model)
+        # the in-memory store trusts its records, so the general path's checks reduce to these
+        self._plain = denial_limit is None and not store.persistent
+        self.ledger = Ledger(
+            self.program, self.program_id, self.artifact_hash, store, audit,
+            shadow=shadow, token_ttl=token_ttl, graph=self._graph, clock=clock,
+        )  # fmt: skip
+        self._initial = self.ledger.initial
+
+    @classmethod
+    def load(
+        cls,
+        path: str,
+        store: str | Store = "memory://",
+        audit: str | AuditLog | None = None,
+        public_key: Any = None,
+        **options: Any,
+    ) -> Guard:
+        """Load and verify an artifact, open the store and audit log, recover after a crash."""
+        try:
+            artifact = art.load(path, public_key)
+            opened = open_store(store) if isinstance(store, str) else store
+            log = AuditLog(audit) if isinstance(audit, str) else audit
+        except (art.ArtifactError, StoreError, AuditError) as err:
+            raise GuardError(str(err)) from None
+        guard = cls(artifact, opened, log, **options)
+        if log is not None:
+            guard._open_audit(log)
+        return guard
+
+    def _open_audit(self, log: AuditLog) -> None:
+        try:
+            _require_intact(log.path, torn_ok=True)  # a torn tail is repaired under the lock
+            with log.locked():
+                _require_intact(log.path, torn_ok=False)
+                recover(self.ledger, log)
+        except (AuditError, StoreError) as err:
+            raise GuardError(str(err)) from None
+
+    def session(self, session_id: str, initial: dict[str, Any] | None = None) -> Session:
+        """A handle on one session (created in the store on first use)."""
+        return Session(self.ledger, self.decide, session_id, self._initial_state(initial))
+
+    def _initial_state(self, initial: dict[str, Any] | None) -> State | None:
+        if initial is None:
+            return self._initial[0] if len(self._initial) == 1 else None
+        for s in self._initial:
+            if state_to_json(self.program.model, s) == initial:
+                return s
+        raise GuardError("the given initial state is not an initial state of the spec")
+
+    # ---- the decision path
+
+    def decide(
+        self, sid: str, kind: str, name: Any, args: Any, initial: State | None = None
+    ) -> Decision:
+        """Decide one proposal (kind "action") or observation (kind "event"); never raises."""
+        try:
+            if self.audit is None:
+                if self._plain:
+                    fast = self._fast_path(sid, kind, name, args)
+                    if fast is not None:
+                        return fast
+                return self._decide(sid, kind, name, args, initial)
+            with self.audit.locked():
+                return self._decide(sid, kind, name, args, initial)
+        except (IntegrityError, AuditIntegrityError) as err:
+            return self.ledger.failed(
+                sid, kind, name, args, QUARANTINE, f"integrity failure: {err}"
+            )
+        except AuditError as err:
+            return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
+        except Exception as err:  # fail closed on anything else
+            verdict = DENY if kind == "action" else QUARANTINE
+            return self.ledger.failed(
+                sid, kind, name, args, verdict, f"internal error: {describe_error(err)}"
+            )
+
+    def _fast_path(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
+        """The common cases in one pass (in-memory store, no audit log, no denial limit): an
+        enabled instance needing no approval, or a proposal whose guard is false. None hands
+        the request to the general path, which decides every other case."""
+        rec = self.store.get(sid)
+        if rec is None or rec.quarantine is not None or rec.program != self.program_id:
+            return None
+        entry = self.program.lookup(kind, name, args)
+        if type(entry) is not Entry:
+            return None
+        try:
+            nxt = entry.fire(rec.state)
+        except EvalError:
+            return None
+        if nxt is None:
+            if kind != "action":
+                return None
+            why = self.program.why_not(entry, rec.state)
+            did = self.ledger.new_id()
+            return Decision(
+                DENY, why.reason, rec.version, did, self.artifact_hash, sid, name, None,
+                self.shadow, why.line,
+            )  # fmt: skip
+        if entry.approval is not None and kind == "action":
+            return None  # may need approval: the general path decides
+        if self._graph is not None and nxt not in self._graph:
+            return None
+        new = Record(rec.version + 1, nxt, rec.rev + 1, None, 0, 0, rec.program)
+        if not self.store.cas(sid, rec.rev, new):
+            if kind == "action" and self.store.get(sid).version != rec.version:  # type: ignore[union-attr]
+                reason = f"the session advanced concurrently from version {rec.version}"
+                return self.ledger.emit(sid, kind, name, args, entry, rec, Outcome(DENY, reason))
+            return None
+        did = self.ledger.new_id()
+        return Decision(
+            ALLOW, None, new.version, did, self.artifact_hash, sid, name, None, self.shadow, None
+        )
+
+    def _decide(self, sid: str, kind: str, name: Any, args: Any, initial: State | None) -> Decision:
+        for _ in range(MAX_RETRIES):
+            rec = self.ledger.read(sid, initial)
+            entry = self.program.lookup(kind, name, args)
+            out = self._evaluate(rec, kind, entry)
+            decision = self.ledger.commit(sid, kind, name, args, entry, rec, out)
+            if decision is not None:
+                return decision
+            lost = self.ledger.read(sid, initial)
+            # A proposal was decided on a state that no longer holds: the agent must look
+            # again. An observation happened whatever the state: decide it again.
+            if kind == "action" and out.verdict == ALLOW and lost.version != rec.version:
+                reason = f"the session advanced concurrently from version {rec.version}"
+                return self.ledger.emit(sid, kind, name, args, entry, lost, Outcome(DENY, reason))
+        return self.ledger.emit(
+            sid, kind, name, args, entry, rec, Outcome(DENY, "too much contention")
+        )
+
+    def problem(self, rec: Record) -> str | None:
+        """Why a stored record cannot be trusted (persistent stores only), or None."""
+        if not self.store.persistent or rec.quarantine is not None:
+            return None
+        return self.ledger.state_problem(rec.state)
+
+    def _evaluate(self, rec: Record, kind: str, entry: Entry | Refusal) -> Outcome:
+        if self._persistent:
+            problem = self.problem(rec)
+            if problem is not None:
+                return Outcome(QUARANTINE, problem, None, self.ledger.quarantined(rec, problem))
+        if rec.quarantine is not None:
+            return Outcome(QUARANTINE, f"the session is quarantined: {rec.quarantine}")
+        if rec.program != self.program_id:
+            reason = "integrity failure: the session was created under another policy"
+            return Outcome(QUARANTINE, reason, None, self.ledger.quarantined(rec, reason))
+        if isinstance(entry, Refusal):
+            return self._refuse(rec, kind, entry.reason, entry.line)
+        try:
+            nxt = entry.fire(rec.state)
+        except EvalError as err:
+            line = err.span.line
+            reason = f"integrity failure: `{entry.name}` faults: {err.message} (line {line})"
+            return Outcome(QUARANTINE, reason, line, self.ledger.quarantined(rec, reason))
+        if nxt is None:
+            why = self.program.why_not(entry, rec.state)
+            return self._refuse(rec, kind, why.reason, why.line)
+        if kind == "action" and self.program.needs_approval(entry, rec.state):
+            line = _approval_line(entry)
+            reason = f"`{entry.name}` needs approval (line {line})"
+            return Outcome(ESCALATE, reason, line, None, secrets.token_urlsafe(18))
+        if self._graph is not None and nxt not in self._graph:
+            reason = "integrity failure: the successor is not in the verified graph"
+            return Outcome(QUARANTINE, reason, None, self.ledger.quarantined(rec, reason))
+        if self.denial_limit is None:
+            return Outcome(
+                ALLOW,
+                None,
+                None,
+                Record(rec.version + 1, nxt, rec.rev + 1, None, 0, 0, rec.program),
+            )
+        window, seen = self._window(rec, kind, denied=False)
+        return Outcome(
+            ALLOW,
+            None,
+            None,
+            Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen, rec.program),
+        )
+
+    def _refuse(self, rec: Record, kind: str, reason: str, line: int | None) -> Outcome:
+        if kind != "action":
+            why = f"impossible event: {reason}"
+            return Outcome(QUARANTINE, why, line, self.ledger.quarantined(rec, why))
+        if self.denial_limit is None:
+            return Outcome(DENY, reason, line)
+        window, seen = self._window(rec, kind, denied=True)
+        if window.bit_count() >= self.denial_limit.denials:
+            why = (
+                f"denial rate: {window.bit_count()} of the last {seen} proposals denied ({reason})"
+            )
+            return Outcome(QUARANTINE, why, line, self.ledger.quarantined(rec, why))
+        return Outcome(DENY, reason, line, rec._replace(rev=rec.rev + 1, window=window, seen=seen))
+
+    def _window(self, rec: Record, kind: str, denied: bool) -> tuple[int, int]:
+        limit = self.denial_limit
+        if limit is None or kind != "action":
+            return rec.window, rec.seen
+        mask = (1 << limit.window) - 1
+        return ((rec.window << 1) | int(denied)) & mask, min(rec.seen + 1, limit.window)
+
+    def release(self, session_id: str, admin: str, reset: bool = False) -> Decision:
+        """Lift a quarantine (an administrator's act, audited); `reset` restarts the state."""
+        return release(self.ledger, session_id, admin, reset)
+
+    def close(self) -> None:
+        """Release the store and the audit log."""
+        with contextlib.suppress(Exception):
+            self.store.close()
+        if self.audit is not None:
+            self.audit.close()
+
+
+def _approval_line(entry: Entry) -> int:
+    cond = entry.approval
+    span = getattr(cond, "span", None)
+    return span.line if span is not None and span.line > 1 else entry.instance.transition.span.line
+
+
+def _require_intact(path: str, torn_ok: bool) -> None:
+    report = verify_file(path)
+    if report.ok or (torn_ok and report.problem == TORN):
+        return
+    raise GuardError(
+        f"the audit log `{path}` does not verify: record {report.bad_line} {report.problem}"
+    )
+
+
+def program_id(model: ir.Model) -> str:
+    """A short id of the enforced program; session records are valid only under it."""
+    text = ir_json.canonical(ir_json.model_to_json(model))
+    return hashlib.sha256(text).hexdigest()[:16]

@@ -1,0 +1,87 @@
+"""A store shared by a fleet: Redis hashes, compare-and-set in a Lua script (atomic server-side)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from verifier.guard.store.base import (
+    Record,
+    StoreError,
+    TokenRecord,
+    decode_record,
+    decode_token,
+    encode_record,
+    encode_token,
+    token_key,
+)
+
+# KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text.
+_CAS = """
+local cur = redis.call('HGET', KEYS[1], 'rev')
+if (cur == false and ARGV[1] == '') or (cur ~= false and cur == ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'record', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+class RedisStore:
+    """Session records in Redis, under a key prefix."""
+
+    persistent = True
+
+    def __init__(self, client: Any, url: str, prefix: str = "verifier:") -> None:
+        self.url = url
+        self._r = client
+        self._prefix = prefix
+        self._cas = client.register_script(_CAS)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        try:
+            import redis
+        except ImportError:  # pragma: no cover - the `redis` extra is not installed
+            raise StoreError("the redis store needs the `redis` package") from None
+        try:
+            client = redis.Redis.from_url(url, socket_timeout=10.0)
+            client.ping()
+        except (redis.RedisError, ValueError) as err:
+            raise StoreError(f"cannot reach the redis store `{url}`: {err}") from None
+        return cls(client, url)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        import redis
+
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as err:
+            raise StoreError(f"the redis store failed: {err}") from None
+
+    def _key(self, session: str) -> str:
+        return f"{self._prefix}s:{session}"
+
+    def get(self, session: str) -> Record | None:
+        text = self._call(self._r.hget, self._key(session), "record")
+        return None if text is None else decode_record(session, text)
+
+    def create(self, session: str, record: Record) -> bool:
+        args = ["", record.rev, encode_record(session, record)]
+        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+
+    def cas(self, session: str, expected_rev: int, record: Record) -> bool:
+        args = [expected_rev, record.rev, encode_record(session, record)]
+        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+
+    def put_token(self, token: str, data: TokenRecord) -> None:
+        ttl = max(1, int(data.expires - time.time()) + 60)
+        key = f"{self._prefix}t:{token_key(token)}"
+        self._call(self._r.set, key, encode_token(data), ex=ttl)
+
+    def take_token(self, token: str) -> TokenRecord | None:
+        text = self._call(self._r.getdel, f"{self._prefix}t:{token_key(token)}")
+        return None if text is None else decode_token(text)
+
+    def close(self) -> None:
+        self._call(self._r.close)

@@ -1,0 +1,117 @@
+"""The embedded default: one SQLite file, WAL journal, compare-and-set in IMMEDIATE transactions.
+
+Durable across `kill -9`: a transition is one committed transaction or nothing.
+`synchronous=FULL` (the default) also survives power loss; `?synchronous=normal` in the URL
+trades that for speed (still safe against a process crash in WAL mode).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import urllib.parse
+
+from verifier.guard.store.base import (
+    Record,
+    StoreError,
+    TokenRecord,
+    decode_record,
+    decode_token,
+    encode_record,
+    encode_token,
+    token_key,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions
+  (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens
+  (id TEXT PRIMARY KEY, expires REAL NOT NULL, data TEXT NOT NULL);
+"""
+
+
+class SQLiteStore:
+    """Session records in a SQLite database file."""
+
+    persistent = True
+
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+        self.url = f"sqlite:///{path}"  # an absolute path gives the four slashes
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open the SQLite store `{path}`: {err}") from None
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (SQLAlchemy style)."""
+        rest, _, query = url.removeprefix("sqlite://").partition("?")
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path:
+            raise StoreError(f"the SQLite URL `{url}` names no file")
+        sync = urllib.parse.parse_qs(query).get("synchronous", ["full"])[0].upper()
+        if sync not in ("FULL", "NORMAL", "EXTRA"):
+            raise StoreError(f"unknown synchronous mode `{sync.lower()}` in `{url}`")
+        return cls(path, sync)
+
+    def _run(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.Error as err:
+            raise StoreError(f"the SQLite store failed: {err}") from None
+
+    def get(self, session: str) -> Record | None:
+        with self._lock:
+            row = self._run("SELECT record FROM sessions WHERE id = ?", (session,)).fetchone()
+        return None if row is None else decode_record(session, row[0])
+
+    def create(self, session: str, record: Record) -> bool:
+        text = encode_record(session, record)
+        with self._lock:
+            cur = self._run(
+                "INSERT OR IGNORE INTO sessions (id, rev, record) VALUES (?, ?, ?)",
+                (session, record.rev, text),
+            )
+            return cur.rowcount == 1
+
+    def cas(self, session: str, expected_rev: int, record: Record) -> bool:
+        text = encode_record(session, record)
+        with self._lock:
+            self._run("BEGIN IMMEDIATE", ())
+            try:
+                cur = self._run(
+                    "UPDATE sessions SET rev = ?, record = ? WHERE id = ? AND rev = ?",
+                    (record.rev, text, session, expected_rev),
+                )
+                self._run("COMMIT", ())
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return cur.rowcount == 1
+
+    def put_token(self, token: str, data: TokenRecord) -> None:
+        with self._lock:
+            self._run(
+                "INSERT OR REPLACE INTO tokens (id, expires, data) VALUES (?, ?, ?)",
+                (token_key(token), data.expires, encode_token(data)),
+            )
+            self._run("DELETE FROM tokens WHERE expires < ?", (time.time() - 3600,))
+
+    def take_token(self, token: str) -> TokenRecord | None:
+        with self._lock:
+            row = self._run(
+                "DELETE FROM tokens WHERE id = ? RETURNING data", (token_key(token),)
+            ).fetchone()
+        return None if row is None else decode_token(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

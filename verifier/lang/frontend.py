@@ -1,0 +1,83 @@
+"""File to IR in one call: read, parse, lower. Every failure is a list of diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from verifier import ir
+from verifier.diagnostics import WHOLE_FILE, Diagnostic, Span, SpecError, render, too_deep
+from verifier.lang.lower import lower_spec_with_warnings
+from verifier.lang.parser import parse_spec
+
+
+@dataclass
+class Loaded:
+    """A lowered model with the warnings lowering produced, or only diagnostics."""
+
+    path: str
+    source: str
+    model: ir.Model | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None = None) -> Loaded:
+    """Parse and lower `.cap` text."""
+    try:
+        spec = parse_spec(text, path)
+        model, warnings = lower_spec_with_warnings(spec, consts)
+    except SpecError as err:
+        return Loaded(path, text, None, list(err.diagnostics))
+    except RecursionError:  # lowering reports its own, located; this is the last resort
+        return Loaded(path, text, None, [too_deep(Span(1, 1, 1, 1), path)])
+    return Loaded(path, text, model, warnings)
+
+
+def load_file(path: str, consts: Mapping[str, int] | None = None) -> Loaded:
+    """Read, parse and lower a `.cap` file."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        diag = Diagnostic("io", "error", f"cannot read `{path}`: {reason}", WHOLE_FILE, None, path)
+        return Loaded(path, "", None, [diag])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return _not_utf8(path, data, err)
+    return load_text(text, path, consts)
+
+
+def _not_utf8(path: str, data: bytes, err: UnicodeDecodeError) -> Loaded:
+    """A located `io` diagnostic at the first byte that is not UTF-8."""
+    before = data[: err.start].decode("utf-8")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    diag = Diagnostic(
+        "io",
+        "error",
+        f"`{path}` is not UTF-8 text: byte 0x{data[err.start]:02x} cannot start a character here",
+        Span.point(line, column),
+        "save the file as UTF-8",
+        path,
+    )
+    return Loaded(path, data.decode("utf-8", errors="replace"), None, [diag])
+
+
+def load_model(path: str, consts: Mapping[str, int] | None = None) -> ir.Model:
+    """Like load_file, but raise SpecError instead of returning diagnostics (for tests, tools)."""
+    loaded = load_file(path, consts)
+    if loaded.model is None:
+        raise SpecError(loaded.diagnostics)
+    return loaded.model
+
+
+def load_or_report(path: str, consts: Mapping[str, int] | None, stream: TextIO) -> ir.Model | None:
+    """Load the spec at `path`, or write its diagnostics to `stream` and return None."""
+    loaded = load_file(path, consts)
+    if loaded.model is None:
+        for d in loaded.diagnostics:
+            stream.write(render(d, loaded.source) + "\n")
+    return loaded.model
