@@ -13,6 +13,7 @@ from typing import Any
 
 from verifier.diagnostics import Span
 from verifier.ir import model as ir
+from verifier.ir.binding_codec import BindingFormatError, bindings_from_json, bindings_to_json
 
 FORMAT = 1
 
@@ -44,8 +45,9 @@ _NODES: dict[str, type] = {
     )
 }
 
-# Fields that are not part of the serialized program (the artifact carries the source itself).
-_SKIPPED = {"source"}
+# Fields that are not part of the serialized program (the artifact carries the source itself),
+# or that have their own strict codec (bindings: verifier/ir/binding_codec.py).
+_SKIPPED = {"source", "bindings"}
 
 
 class IRFormatError(ValueError):
@@ -113,6 +115,8 @@ def model_to_json(model: ir.Model) -> dict[str, Any]:
     """The model as a JSON object (without its source text)."""
     out: dict[str, Any] = to_json(model)
     out["format"] = FORMAT
+    if model.bindings:  # absent for a spec without `tool`, so older artifacts keep their hash
+        out["bindings"] = bindings_to_json(model.bindings)
     return out
 
 
@@ -122,8 +126,16 @@ def model_from_json(data: Any, source: str = "") -> ir.Model:
         raise IRFormatError("the document is not a model")
     if data.get("format") != FORMAT:
         raise IRFormatError(f"unsupported model format {data.get('format')!r}")
-    body = {k: v for k, v in data.items() if k != "format"}
+    body = {k: v for k, v in data.items() if k not in ("format", "bindings")}
     model = _node(body)
+    if "bindings" in data:
+        try:
+            bindings = bindings_from_json(data["bindings"], model)
+        except BindingFormatError as err:
+            raise IRFormatError(str(err)) from None
+        if not bindings:
+            raise IRFormatError("an empty `bindings` list must be omitted")
+        model = dataclasses.replace(model, bindings=bindings)
     return dataclasses.replace(model, source=source)
 
 

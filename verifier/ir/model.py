@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.diagnostics import NOWHERE, Span
 
@@ -342,6 +343,8 @@ class Model:
     transitions: tuple[Transition, ...]
     properties: tuple[Property, ...]
     final: Expr | None
+    # tool-call argument bindings (verifier/ir/binding.py); empty for a spec without `tool`
+    bindings: tuple[Any, ...] = ()
     source: str = field(default="", compare=False, repr=False)
     path: str = field(default="<input>", compare=False)
 

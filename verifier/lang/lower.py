@@ -23,6 +23,7 @@ from verifier.diagnostics import (
 )
 from verifier.ir.evaluate import EvalError, eval_expr
 from verifier.lang import syntax as s
+from verifier.lang.lower_bind import BindingLowerer
 from verifier.lang.lower_expr import lower_expr
 from verifier.lang.lower_stmt import lower_transition
 from verifier.lang.scope import BUILTINS, Def, Poison, Scope
@@ -82,6 +83,8 @@ class Lowerer:
         for d in decls:
             self._within_depth(d.span, lower_decl, d)
         self._check_unused_defs()
+        tools = [d for d in decls if isinstance(d, s.ToolDecl)]
+        bindings = BindingLowerer(self.sink, transitions).run(tools)
         final = finals[0] if finals else None
         if self.sink.failed:
             raise SpecError(self.sink.items)
@@ -96,6 +99,7 @@ class Lowerer:
             transitions=tuple(transitions),
             properties=tuple(properties),
             final=final,
+            bindings=bindings,
             source=self.spec.source,
             path=self.spec.path,
         )

@@ -56,6 +56,7 @@ KEYWORDS = frozenset(
         "array",
         "any",
         "mod",
+        "tool",
     }
 )
 
@@ -90,8 +91,88 @@ def _items(xs: list[Any]) -> tuple[Any, ...]:
     return tuple(x for x in xs if x is not None)
 
 
+def _lit(x: Any) -> s.BindLit:
+    """A binding literal; `true`/`false` arrive as expression literals."""
+    if isinstance(x, s.BoolLit):
+        return s.BindLit(x.value, "bool", x.span)
+    return x
+
+
 @v_args(meta=True)
-class _ToAst(Transformer[Token, Any]):
+class _ToolsToAst(Transformer[Token, Any]):
+    """Transformer methods for `tool` declarations (mixed into _ToAst)."""
+
+    def tool_decl(self, meta: Any, ch: list[Any]) -> s.ToolDecl:
+        tok = ch[0]
+        tool = s.Ident(_string(tok) if tok.type == "STRING" else str(tok), _span_of(tok))
+        doc = _string(ch[2]) if ch[2] is not None else None
+        return s.ToolDecl(tool, _ident(ch[1]), doc, tuple(ch[3:]), _span_of(meta))
+
+    def field_block(self, meta: Any, ch: list[Any]) -> s.FieldBlock:
+        return s.FieldBlock(_ident(ch[0]), tuple(ch[1:]), _span_of(meta))
+
+    def field_decl(self, meta: Any, ch: list[Any]) -> s.FieldDecl:
+        size = int(ch[2]) if ch[2] is not None else None
+        default = _lit(ch[3]) if ch[3] is not None else None
+        return s.FieldDecl(_ident(ch[0]), _ident(ch[1]), size, default, _span_of(meta))
+
+    def bind_rule(self, meta: Any, ch: list[Any]) -> s.BindRule:
+        form, source, arms, items, constant = ch[1]
+        return s.BindRule(_ident(ch[0]), form, source, arms, items, constant, _span_of(meta))
+
+    def on_clause(self, meta: Any, ch: list[Any]) -> s.OnClause:
+        words = (_ident(ch[0]), _ident(ch[1]), _ident(ch[2]))
+        return s.OnClause(words, _ident(ch[3]), _items(ch[4:]), _span_of(meta))
+
+    def table_rule(self, meta: Any, ch: list[Any]) -> tuple[Any, ...]:
+        return ("table", ch[0], tuple(ch[1:]), (), None)
+
+    def member_rule(self, meta: Any, ch: list[Any]) -> tuple[Any, ...]:
+        return ("member", ch[0], (), tuple(_lit(x) for x in _items(ch[1:])), None)
+
+    def plain_rule(self, meta: Any, ch: list[Any]) -> tuple[Any, ...]:
+        return ("plain", ch[0], (), (), None)
+
+    def const_rule(self, meta: Any, ch: list[Any]) -> tuple[Any, ...]:
+        return ("const", None, (), (), _lit(ch[0]))
+
+    def source(self, meta: Any, ch: list[Any]) -> s.BindSource:
+        if ch[1] is None:
+            return s.BindSource(_ident(ch[0]), None, None, None, _span_of(meta))
+        option = _ident(ch[2]) if ch[2] is not None else None
+        root = _string(ch[3]) if ch[3] is not None else None
+        return s.BindSource(_ident(ch[1]), _ident(ch[0]), option, root, _span_of(meta))
+
+    def arm(self, meta: Any, ch: list[Any]) -> s.BindArm:
+        pats = tuple(
+            p if isinstance(p, s.BindPattern) else s.BindPattern(None, _lit(p), p.span)
+            for p in ch[:-1]
+        )
+        return s.BindArm(pats, _lit(ch[-1]), _span_of(meta))
+
+    def else_arm(self, meta: Any, ch: list[Any]) -> s.BindArm:
+        return s.BindArm((), _lit(ch[0]), _span_of(meta))
+
+    def kinded_pattern(self, meta: Any, ch: list[Any]) -> s.BindPattern:
+        lit = s.BindLit(_string(ch[1]), "string", _span_of(ch[1]))
+        return s.BindPattern(_ident(ch[0]), lit, _span_of(meta))
+
+    def kinded_number(self, meta: Any, ch: list[Any]) -> s.BindPattern:
+        return s.BindPattern(_ident(ch[0]), ch[1], _span_of(meta))
+
+    def name_literal(self, meta: Any, ch: list[Any]) -> s.BindLit:
+        return s.BindLit(str(ch[0]), "name", _span_of(meta))
+
+    def string_literal(self, meta: Any, ch: list[Any]) -> s.BindLit:
+        return s.BindLit(_string(ch[0]), "string", _span_of(meta))
+
+    def signed_int(self, meta: Any, ch: list[Any]) -> s.BindLit:
+        value = int(ch[-1])
+        return s.BindLit(-value if len(ch) == 2 else value, "int", _span_of(meta))
+
+
+@v_args(meta=True)
+class _ToAst(_ToolsToAst):
     # ---- top level
     def start(self, meta: Any, ch: list[Any]) -> Any:
         header = ch[0] if ch and isinstance(ch[0], s.Header) else None

@@ -302,6 +302,87 @@ class PropertyDecl:
     span: Span = _span()
 
 
+# ---- tool bindings (words such as `input`, `below`, `glob` are Idents, checked in lowering)
+
+
+@dataclass(frozen=True)
+class BindLit:
+    """A literal in a binding: a name (enum member), an integer, a string or a boolean."""
+
+    value: str | int | bool
+    kind: str  # "name" | "int" | "string" | "bool"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: Ident
+    type: Ident
+    max_length: int | None
+    default: BindLit | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldBlock:
+    kind: Ident  # `input` | `output`
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BindSource:
+    """`field`, or `domain(field)`, `path(field)`, `path(field, root "name")`."""
+
+    field: Ident
+    transform: Ident | None
+    option: Ident | None
+    root: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BindPattern:
+    kind: Ident | None  # None: the literal itself
+    value: BindLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BindArm:
+    patterns: tuple[BindPattern, ...]  # () for `else`
+    value: BindLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BindRule:
+    param: Ident
+    form: str  # "table" | "member" | "plain" | "const"
+    source: BindSource | None
+    arms: tuple[BindArm, ...] = ()
+    items: tuple[BindLit, ...] = ()
+    constant: BindLit | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OnClause:
+    words: tuple[Ident, Ident, Ident]  # `on` outcome `observe`
+    event: Ident
+    rules: tuple[BindRule, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ToolDecl:
+    tool: Ident  # the MCP tool name (a name or a string)
+    action: Ident
+    doc: str | None
+    items: tuple[FieldBlock | BindRule | OnClause, ...]
+    span: Span = _span()
+
+
 Decl = (
     ConstDecl
     | EnumDecl
@@ -312,6 +393,7 @@ Decl = (
     | TransitionDecl
     | FinalDecl
     | PropertyDecl
+    | ToolDecl
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from verifier import ir
 from verifier.check.results import CheckResult, PropertyResult, Step, Trace
 from verifier.diagnostics import render as render_diagnostic
+from verifier.ir.binding import describe as describe_binding
 from verifier.ir.values import scalar_text, slot_text
 
 
@@ -44,6 +45,9 @@ def render_result(r: CheckResult, verbose: bool = False) -> str:
         block = _property_block(r.model, p, verbose)
         if block:
             lines.append(_indent(block))
+    if verbose:
+        for tool in r.model.bindings:
+            lines.extend(_indent(line) for line in describe_binding(tool))
     return "\n".join(lines)
 
 
