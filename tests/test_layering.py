@@ -26,12 +26,14 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"check", "ir", "diagnostics"},
     "guard": {"ir", "diagnostics"},
     "monitor": {"guard"},  # the guard's API under its first name
-    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard"},
+    "gateway": {"guard", "ir", "diagnostics"},  # the MCP gateway in front of the tools
+    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "gateway"},
     "__main__": {"cli"},
 }
 # third-party libraries a stage must never load
 FORBIDDEN_LIBS: dict[str, set[str]] = {
     "guard": {"lark", "z3", "networkx", "numpy", "click"},
+    "gateway": {"lark", "z3", "networkx", "numpy", "click"},
     "ir": {"lark", "z3", "networkx", "numpy", "click"},
     "diagnostics": {"lark", "z3", "networkx", "numpy", "click"},
     "lang": {"z3", "networkx", "numpy", "click"},

