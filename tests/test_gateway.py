@@ -10,9 +10,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-
-pytest.importorskip("mcp")
-
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 

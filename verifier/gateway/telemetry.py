@@ -16,7 +16,13 @@ _BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5
 class Telemetry:
     """The gateway's metrics and tracer."""
 
-    def __init__(self, metrics_port: int | None, otel: str | None, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        metrics_port: int | None,
+        otel: str | None,
+        host: str = "127.0.0.1",
+        tracer_provider: Any = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.decisions = Counter(
             "verifier_gateway_decisions",
@@ -46,7 +52,7 @@ class Telemetry:
             provider = TracerProvider()
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
             trace.set_tracer_provider(provider)
-        self.tracer = trace.get_tracer("verifier.gateway")
+        self.tracer = trace.get_tracer("verifier.gateway", tracer_provider=tracer_provider)
 
     @contextmanager
     def span(self, tool: str) -> Iterator[Any]:
