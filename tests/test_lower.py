@@ -489,10 +489,10 @@ ERRORS: list[tuple] = [
         19,
     ),
     (
-        "param of set",
-        ENUMS + S + "action f(s: set of Color) {}",
+        "param of array",
+        ENUMS + S + "action f(s: array[1..2] of bool) {}",
         "type-mismatch",
-        "a parameter must be a bool, a range or an enum",
+        "a parameter must be a bool, a range, an enum or a set, not `array",
         8,
         13,
     ),

@@ -356,12 +356,12 @@ class Lowerer:
             t = self.lower_type(p.type)
             if t is None:
                 continue
-            if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType):
+            if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType | ir.SetType):
                 self.sink.error(
                     "type-mismatch",
-                    f"a parameter must be a bool, a range or an enum, not `{t}`",
+                    f"a parameter must be a bool, a range, an enum or a set, not `{t}`",
                     p.type.span,
-                    "pass one member at a time, or keep collections in state variables",
+                    "pass one element at a time, or keep arrays in state variables",
                 )
                 continue
             out.append(ir.Param(p.name.name, t, p.span))

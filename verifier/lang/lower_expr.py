@@ -66,6 +66,11 @@ class _ExprLowerer:
     # ---- names
     def name(self, e: s.Name, expected: ir.Type | None) -> ir.Expr:
         lw, n = self.lw, e.name
+        if n in self.scope.hidden:
+            raise self.poison()
+        shadowed = self.shadowed_member(n, expected, e.span)
+        if shadowed is not None:
+            return shadowed
         if n in self.scope.names:
             bound = self.scope.names[n]
             return (
@@ -104,6 +109,34 @@ class _ExprLowerer:
             e.span,
             lw.suggest(n, known)
             or "declare it as a constant, a definition, a state variable or an enum member",
+        )
+
+    def shadowed_member(self, n: str, expected: ir.Type | None, span: Span) -> ir.Expr | None:
+        """A diagnostic when `n` names a member of the expected enum but resolves to a value
+        of another type (a parameter, quantifier variable, state variable or constant)."""
+        enum = expected.elem if isinstance(expected, ir.SetType) else expected
+        if not isinstance(enum, ir.EnumType) or n not in enum.members:
+            return None
+        bound = self.scope.names.get(n)
+        if bound is not None and bound.type != enum:
+            quantified = isinstance(bound, ir.Local) and "#" in bound.name  # fresh_quant_name
+            kind = "a quantifier variable" if quantified else "a parameter"
+            got: ir.Type | None = bound.type
+        elif bound is None and n in self.lw.vars and self.lw.vars[n].type != enum:
+            kind, got = "a state variable", self.lw.vars[n].type
+        elif bound is None and n not in self.lw.vars and n in self.lw.consts:
+            kind, got = "a constant", None
+        else:
+            return None
+        what = f" ({describe(got)})" if got is not None else ""
+        qualified = f"{enum.name}.{n}" if enum.name in self.lw.types else None
+        return self.fail(
+            "type-mismatch",
+            f"`{n}` here is {kind}{what}, not the member `{n}` of `{enum.name}`",
+            span,
+            f"write `{qualified}` for the member"
+            if qualified
+            else f"rename {kind} `{n}`: it hides the member `{n}`",
         )
 
     def type_help(self, n: str) -> str:
@@ -325,6 +358,9 @@ class _ExprLowerer:
         return ir.Ite(cond, then, orelse, join_types(then.type, orelse.type), e.span)
 
     def quant(self, e: s.Quant) -> ir.Expr:
+        over = self.set_domain(e.domain)
+        if over is not None:
+            return self.quant_over_set(e, over)
         domain = self.lw.lower_type(e.domain, scope=self.scope)
         if domain is None:
             raise Poison
@@ -349,6 +385,32 @@ class _ExprLowerer:
         )
         rtype: ir.Type = ir.BOOL if e.kind != "count" else ir.IntType(0, domain.size())
         return ir.Quant(e.kind, fresh, domain, body, rtype, e.span)
+
+    def set_domain(self, domain: s.TypeExpr) -> ir.Expr | None:
+        """The set a quantifier ranges over, when its domain names a set-valued variable."""
+        if not isinstance(domain, s.NamedT):
+            return None
+        bound = self.scope.names.get(domain.name)
+        target = bound if bound is not None else self.lw.vars.get(domain.name)
+        if target is None or not isinstance(target.type, ir.SetType):
+            return None
+        return self.lower(s.Name(domain.name, domain.span))
+
+    def quant_over_set(self, e: s.Quant, over: ir.Expr) -> ir.Expr:
+        """`all x in S: p` is `all x in E: x in S implies p` for a set S of enum E (`some`
+        and `count` conjoin instead)."""
+        assert isinstance(over.type, ir.SetType)
+        elem = over.type.elem
+        fresh = self.lw.fresh_quant_name(e.var.name)
+        x = ir.Local(fresh, elem, e.span)
+        inner = _ExprLowerer(self.lw, self.scope.bind(e.var.name, x))
+        body = inner.want(
+            inner.lower(e.body, ir.BOOL), ir.BoolType, f"the body of `{e.kind}`", e.body.span
+        )
+        member = ir.Binary("in", x, over, ir.BOOL, e.domain.span)
+        joined = ir.Binary("implies" if e.kind == "all" else "and", member, body, ir.BOOL, e.span)
+        rtype: ir.Type = ir.BOOL if e.kind != "count" else ir.IntType(0, elem.size())
+        return ir.Quant(e.kind, fresh, elem, joined, rtype, e.span)
 
     def call(self, e: s.Call, expected: ir.Type | None) -> ir.Expr:
         fn = e.func.name
@@ -447,7 +509,9 @@ class _ExprLowerer:
             exprs.append(base.index)
             base = base.base
         exprs.reverse()
-        if isinstance(base, s.Name) and base.name in self.lw.broken:
+        if isinstance(base, s.Name) and (
+            base.name in self.lw.broken or base.name in self.scope.hidden
+        ):
             raise self.poison()
         if not isinstance(base, s.Name) or base.name not in self.lw.vars:
             what = f"`{base.name}`" if isinstance(base, s.Name) else "this expression"

@@ -27,7 +27,8 @@ class _Target:
 
 def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
     params = lw.params(d.params)
-    scope = Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params})
+    rejected = frozenset(p.name.name for p in d.params) - {p.name for p in params}
+    scope = Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params}, rejected)
     guards: list[ir.Guard] = []
     approvals: list[ir.Expr] = []
     updates = _block(lw, d.body, scope, None, guards, approvals)
