@@ -11,6 +11,7 @@ from verifier.check.explicit import check_explicit
 from verifier.check.packed import check_packed
 from verifier.check.smt import check_symbolic
 from verifier.guard import Guard
+from verifier.ir import semantics as sem
 from verifier.lang.frontend import load_text
 
 SHARE = """
@@ -116,3 +117,63 @@ def test_guard_takes_a_set_argument_as_a_list_of_members(tmp_path: Path) -> None
     bad = session.propose("share", {"with": ["finance"]})
     assert bad.verdict == "deny" and "finance" in (bad.reason or "")
     assert session.propose("share", {"with": "legal"}).verdict == "deny"
+
+
+ARRAYS = """
+capability arrays "whole arrays and ordered enums"
+const N = 3
+type Proc = 0..N-1
+enum Level { low, mid, high }
+state {
+  want: array[Proc] of bool = false
+  grid: array[Proc] of array[Level] of bool = false
+  lvl: Level = low
+  turn: Proc = 0
+}
+action request(i: Proc) {
+  when want == [for j in Proc: false]
+  want := [for j in Proc: j == i]
+  turn := i
+}
+action rotate { want := [for j in Proc: want[(j + 1) mod N]] }
+action reset { want := false  grid[turn] := [for l in Level: l >= lvl] }
+action raise_level { when lvl < high  lvl := if lvl == low then mid else high }
+invariant one_or_none: count(j in Proc: want[j]) <= 1
+invariant ord_ok: ord(lvl) <= 2 and (lvl > low) == (ord(lvl) > 0)
+invariant grid_rows: all p in Proc: grid[p] == [for l in Level: false] or grid[p][high]
+invariant rotated: want != [true, true, false]
+reachable mid_row: grid[1] == [false, true, true]
+"""
+
+
+def test_whole_arrays_expand_to_element_writes_and_comparisons() -> None:
+    model = load_text(ARRAYS).model
+    assert model is not None
+    request, rotate, _reset, _raise = model.transitions
+    assert [u.name for u in request.updates] == ["want", "want", "want", "turn"]
+    assert [u.name for u in rotate.updates] == ["want"] * 3
+    result = check_explicit(model)
+    assert result.verdict == "proved"
+    assert result.states == 1032
+    (mid,) = [p for p in result.to_json()["properties"] if p["name"] == "mid_row"]
+    assert [(s["action"], s["args"]) for s in mid["trace"][1:]] == [
+        ("request", {"i": 1}),
+        ("raise_level", {}),
+        ("reset", {}),
+    ]
+
+
+@pytest.mark.parametrize("engine", ["kind", "pdr"])
+def test_symbolic_engines_prove_the_array_spec(engine: str) -> None:
+    model = load_text(ARRAYS).model
+    assert model is not None
+    assert check_symbolic(model, engine, timeout=60).verdict == "proved"
+
+
+def test_rotation_reads_the_state_before_the_transition() -> None:
+    model = load_text(ARRAYS).model
+    assert model is not None
+    (init,) = sem.initial_states(model)
+    rotate = next(i for i in sem.instances(model) if i.transition.name == "rotate")
+    state = (1, 0, 1, *init[3:])  # want = [true, false, true]
+    assert sem.apply(rotate, state)[:3] == (0, 1, 1)

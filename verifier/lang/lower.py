@@ -254,7 +254,8 @@ class Lowerer:
                 if len(e.elems) != t.length:
                     self.sink.error(
                         "type-mismatch",
-                        f"the list has {len(e.elems)} elements but the array has {t.length}",
+                        f"the list has {len(e.elems)} element{'s' if len(e.elems) != 1 else ''} "
+                        f"but the array has {t.length}",
                         e.span,
                         f"give one value per element ({t.length}), or one value for all of them",
                     )

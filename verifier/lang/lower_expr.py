@@ -5,6 +5,8 @@ from __future__ import annotations
 from verifier import ir
 from verifier.diagnostics import Span
 from verifier.lang import syntax as s
+from verifier.lang.lower_array import compare as compare_arrays
+from verifier.lang.lower_array import is_array_valued
 from verifier.lang.scope import MAX_ENUMERATION, Context, Def, Poison, Scope, layout
 from verifier.lang.types import arith_interval, describe, join_types, mismatch_help, same_kind
 
@@ -54,12 +56,14 @@ class _ExprLowerer:
                 return self.index(e)
             case s.SetLit():
                 return self.set_lit(e, expected)
-            case s.ListLit():
+            case s.ListLit() | s.ArrayComp():
+                what = "a list" if isinstance(e, s.ListLit) else "an array comprehension"
                 return self.fail(
                     "type-mismatch",
-                    "a list is only allowed as an array's initial value",
+                    f"{what} is an array value, not a single value",
                     e.span,
-                    "read elements with `a[i]`; use a set `{...}` for several enum members",
+                    "assign it to an array or compare it with one (`a == [...]`); "
+                    "use a set `{...}` for several enum members",
                 )
         return self.fail("syntax", "unsupported expression", e.span)  # pragma: no cover
 
@@ -224,7 +228,7 @@ class _ExprLowerer:
 
     def operand_help(self, t: ir.Type) -> str | None:
         if isinstance(t, ir.EnumType):
-            return "enum members are not numbers; compare them with `==` or `!=`"
+            return "enum members are not numbers; `ord(x)` is a member's position"
         if isinstance(t, ir.SetType):
             return "sets support `+`, `-`, `*`, `in`, `==`, `!=` and `size(s)`"
         return None
@@ -256,6 +260,11 @@ class _ExprLowerer:
         return self.arith(e, expected)
 
     def compare(self, e: s.Binary) -> ir.Expr:
+        if e.op in ("==", "!=") and (
+            is_array_valued(self.lw, e.left, self.scope)
+            or is_array_valued(self.lw, e.right, self.scope)
+        ):
+            return compare_arrays(self.lw, e, self.scope)
         left, right = self.pair(e.left, e.right)
         op = _COMPARE[e.op]
         if op in ("eq", "ne"):
@@ -272,6 +281,15 @@ class _ExprLowerer:
                     "arrays cannot be compared whole",
                     e.span,
                     "compare elements, e.g. `all i in I: a[i] == b[i]`",
+                )
+        elif isinstance(left.type, ir.EnumType) or isinstance(right.type, ir.EnumType):
+            if left.type != right.type:
+                return self.fail(
+                    "type-mismatch",
+                    f"cannot order {describe(left.type)} and {describe(right.type)}",
+                    e.span,
+                    "`<`, `<=`, `>`, `>=` compare two numbers, or two members of one enum "
+                    "in their declared order",
                 )
         else:
             self.want(left, ir.IntType, f"`{e.op}`'s left side", e.left.span)
@@ -452,15 +470,36 @@ class _ExprLowerer:
                     "write `size(s)` for a set `s`; `count(x in T: p)` counts values",
                 )
             return ir.Call("size", tuple(args), ir.IntType(0, args[0].type.elem.size()), e.span)
-        known = [*self.lw.defs, "min", "max", "abs", "size", "count"]
+        if fn == "ord":
+            return self.ord(args, e)
+        known = [*self.lw.defs, "min", "max", "abs", "size", "ord", "count"]
         return self.fail(
             "unknown-name",
             f"unknown function `{fn}`",
             e.func.span,
             self.lw.suggest(fn, known)
-            or "the built-in functions are `min`, `max`, `abs`, `size` and `count`; "
+            or "the built-in functions are `min`, `max`, `abs`, `size`, `ord` and `count`; "
             "declare others with `def`",
         )
+
+    def ord(self, args: list[ir.Expr], e: s.Call) -> ir.Expr:
+        """`ord(m)`: a member's position in its enum's declaration, from 0."""
+        if len(args) != 1 or not isinstance(args[0].type, ir.EnumType):
+            return self.fail(
+                "type-mismatch",
+                "`ord` takes one enum value",
+                e.span,
+                "write `ord(x)` for a value `x` of an enum; it counts from 0",
+            )
+        x, enum = args[0], args[0].type
+        n = len(enum.members)
+        out: ir.Expr = ir.Lit(n - 1, ir.IntType(n - 1, n - 1), e.span)
+        for k in range(n - 2, -1, -1):  # an if-chain keeps the IR free of casts
+            is_k = ir.Binary("eq", x, ir.Lit(k, enum, e.span), ir.BOOL, e.span)
+            out = ir.Ite(
+                is_k, ir.Lit(k, ir.IntType(k, k), e.span), out, ir.IntType(k, n - 1), e.span
+            )
+        return out
 
     def expand(self, d: object, args: tuple[s.Expr, ...], span: Span) -> ir.Expr:
         assert isinstance(d, Def)

@@ -15,7 +15,7 @@ from verifier.diagnostics import DiagnosticSink, Span
 from verifier.lang import syntax as s
 
 MAX_ENUMERATION = 1_000_000  # cap on initial states / parameter tuples enumerated at lowering
-BUILTINS = ("min", "max", "abs", "size")
+BUILTINS = ("min", "max", "abs", "size", "ord")
 
 
 class Poison(Exception):
