@@ -195,9 +195,17 @@ class BindingLowerer:
             elif name in out:
                 self.sink.error("duplicate", f"parameter `{name}` is bound twice", r.span)
                 ok = False
+            elif isinstance(ptype := params[name], ir.SetType):
+                self.sink.error(
+                    "type-mismatch",
+                    f"parameter `{name}` is a set; a binding computes bool, range and enum values",
+                    r.span,
+                    "split the set into one bool parameter per member",
+                )
+                ok = False
             else:
                 try:
-                    out[name] = RuleLowerer(self.sink, params[name], fields, block).rule(r)
+                    out[name] = RuleLowerer(self.sink, ptype, fields, block).rule(r)
                 except _Skip:
                     ok = False
         missing = [p for p in params if p not in out and p not in {r.param.name for r in decls}]
