@@ -123,7 +123,14 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
         ("fetched", "allow"),
         ("read", "deny"),
         ("send", "deny"),
+        ("tool-call-refused", "deny"),  # refusals by the binding are audited too
+        ("tool-call-refused", "deny"),
+        ("tool-call-refused", "deny"),
     ]
+    assert records[-1]["args"] == {
+        "tool": "delete_everything",
+        "reason": "tool `delete_everything` is not bound by the policy",
+    }
     verify = subprocess.run(
         [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")],
         capture_output=True,

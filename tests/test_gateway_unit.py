@@ -110,9 +110,22 @@ def test_request_size_limit(rig: Any) -> None:
 
 
 def test_probing_agent_is_quarantined(rig: Any) -> None:
-    gateway, _, _ = rig
+    gateway, upstream, _ = rig
     call(gateway, "fetch_page", {"url": "https://x"})  # tainted
-    for _ in range(3):
-        call(gateway, "read_file", {"path": "private/customers.csv"})
+    call(gateway, "read_file", {"path": "private/customers.csv"})  # denied by the guard
+    call(gateway, "read_file", {"path": "../../etc/shadow"})  # refused by the binding
+    error, text = call(gateway, "delete_all", {})  # the third denial in five
+    assert error and text.startswith("quarantine: ")
     error, text = call(gateway, "read_file", {"path": "public/readme.txt"})
     assert error and text.startswith("quarantine: ")
+    assert [c[0] for c in upstream.calls] == ["fetch_page"]
+
+
+def test_internal_errors_fail_closed(rig: Any) -> None:
+    gateway, upstream, _ = rig
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    error, text = call(gateway, "send_email", {"to": deep, "subject": "", "body": ""})
+    assert error and text.startswith("deny: ")
+    assert upstream.calls == []

@@ -26,7 +26,11 @@ from verifier.gateway.telemetry import Telemetry
 from verifier.guard import Decision, Guard
 from verifier.guard.binding import Binder, Bound, Refused
 
-UNBOUND_RESULT = "__unbound_result__"  # an event no spec declares: observing it quarantines
+# Names no spec can declare (a hyphen is not allowed in a name). Proposing REFUSED_CALL records a
+# refused call in the audit log and counts it against the denial limit; observing
+# UNBOUND_RESULT quarantines the session (the world left the model).
+REFUSED_CALL = "tool-call-refused"
+UNBOUND_RESULT = "tool-result-unbound"
 
 
 def refusal(text: str) -> types.CallToolResult:
@@ -97,26 +101,30 @@ class Gateway:
         name = params.name
         with self.telemetry.span(name) as span:
             start = time.perf_counter()
-            result = await self._call(ctx, name, params.arguments or {}, span, start)
-            return result
+            try:
+                return await self._call(ctx, name, params.arguments or {}, span, start)
+            except Exception as err:  # fail closed: nothing was forwarded
+                span.set_attribute("verifier.verdict", "deny")
+                return refusal(f"deny: the gateway could not decide ({type(err).__name__})")
 
     async def _call(
         self, ctx: Any, name: str, args: dict[str, Any], span: Any, start: float
     ) -> types.CallToolResult:
         sid = self.session_id(ctx)
         if sid is None:
-            return self._refused(name, "deny: the request carries no session", span)
-        size = len(json.dumps(args, default=str))
-        if size > self.config.limits.max_request_bytes:
-            return self._refused(
-                name,
-                f"deny: the arguments exceed {self.config.limits.max_request_bytes} bytes",
-                span,
-            )
-        bound = self.binder.bind_call(name, args)
-        if isinstance(bound, Refused):
-            return self._refused(name, f"deny: {bound.reason}", span)
+            self.telemetry.decisions.labels("deny", name).inc()
+            span.set_attribute("verifier.verdict", "deny")
+            return refusal("deny: the request carries no session")
         session = self.guard.session(sid)
+        size = len(json.dumps(args, default=str))
+        limit = self.config.limits.max_request_bytes
+        bound = (
+            self.binder.bind_call(name, args)
+            if size <= limit
+            else Refused(f"the arguments exceed {limit} bytes")
+        )
+        if isinstance(bound, Refused):
+            return self._refused(session, name, bound.reason, span)
         decision = session.propose(bound.name, bound.args)
         self.telemetry.decision_seconds.observe(time.perf_counter() - start)
         self.telemetry.decisions.labels(decision.verdict, name).inc()
@@ -128,10 +136,16 @@ class Gateway:
             return refusal(f"{decision.verdict}: {decision.reason}")
         return await self._forward(session, name, args)
 
-    def _refused(self, name: str, text: str, span: Any) -> types.CallToolResult:
-        self.telemetry.decisions.labels("deny", name).inc()
-        span.set_attribute("verifier.verdict", "deny")
-        return refusal(text)
+    def _refused(self, session: Any, name: str, reason: str, span: Any) -> types.CallToolResult:
+        """A call the binding refuses: audited, counted against the denial limit, denied."""
+        decision = session.propose(REFUSED_CALL, {"tool": name[:128], "reason": reason[:1000]})
+        verdict = "quarantine" if decision.verdict == "quarantine" else "deny"
+        self.telemetry.decisions.labels(verdict, name).inc()
+        span.set_attribute("verifier.verdict", verdict)
+        span.set_attribute("verifier.decision_id", decision.decision_id)
+        if verdict == "quarantine":
+            return refusal(f"quarantine: {decision.reason}")
+        return refusal(f"deny: {reason}")
 
     async def _forward(self, session: Any, name: str, args: dict[str, Any]) -> types.CallToolResult:
         up, client = self.routes[name]
