@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -172,3 +173,18 @@ def test_config_is_validated(tmp_path: Path, text: str, message: str) -> None:
         .replace("]", r"\]"),
     ):
         load(str(path))
+
+
+def test_the_documented_configuration_is_valid(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "gateway.md").read_text()
+    (text,) = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    (tmp_path / "ws").mkdir()
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    config = load(str(path))
+    assert [u.name for u in config.upstreams] == ["workspace", "crm"]
+    assert config.upstreams[0].env == (("API_TOKEN", "..."),)
+    assert config.session_header == "x-agent-session"
+    assert config.limits.denials == 3 and config.limits.window == 10
+    assert config.metrics_port == 9464 and config.otel == "console"
+    assert config.roots == (("workspace", str(tmp_path / "ws")),)

@@ -38,11 +38,16 @@ def refusal(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
 
+def pending_approval(decision: Decision) -> str:
+    """The id an operator approves (`verifier approve ID`); the agent never sees a token."""
+    return str(getattr(decision, "approval_id", None) or decision.decision_id)
+
+
 def escalation_text(decision: Decision) -> str:
     """What the agent is told about an escalated call: the pending approval, never a token."""
     return (
         f"escalate: {decision.reason or 'this call needs approval'}; pending approval "
-        f"`{decision.decision_id}`: an operator must approve it, then call the tool again"
+        f"`{pending_approval(decision)}`: an operator must approve it, then call the tool again"
     )
 
 
@@ -144,7 +149,8 @@ class Gateway:
         span.set_attribute("verifier.verdict", verdict)
         span.set_attribute("verifier.decision_id", decision.decision_id)
         if verdict == "quarantine":
-            return refusal(f"quarantine: {decision.reason}")
+            why = (decision.reason or "").replace(f"unknown action `{REFUSED_CALL}`", reason)
+            return refusal(f"quarantine: {why}")
         return refusal(f"deny: {reason}")
 
     async def _forward(self, session: Any, name: str, args: dict[str, Any]) -> types.CallToolResult:
