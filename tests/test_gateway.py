@@ -188,3 +188,20 @@ def test_the_documented_configuration_is_valid(tmp_path: Path) -> None:
     assert config.limits.denials == 3 and config.limits.window == 10
     assert config.metrics_port == 9464 and config.otel == "console"
     assert config.roots == (("workspace", str(tmp_path / "ws")),)
+
+
+def test_a_tampered_binding_stops_the_start(tmp_path: Path) -> None:
+    config = setup_workspace(tmp_path)
+    artifact = tmp_path / "workspace.artifact.json"
+    doc = json.loads(artifact.read_text())
+    rule = doc["program"]["bindings"][0]["rules"][0]  # read_file: area
+    rule["arms"][1]["value"] = 0  # `/private/**` -> public
+    artifact.write_text(json.dumps(doc))
+    run = subprocess.run(
+        [VERIFIER, "gateway", str(config), "--check-config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr
