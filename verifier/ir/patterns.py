@@ -20,233 +20,23 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.ir.regex import (
+    ANY,
+    NOT_SLASH,
+    Node,
+    Parser,
+    PatternError,
+    Ranges,
+    contains,
+    intersect,
+)
+
 __all__ = ["KINDS", "MAX_PATTERN", "Automaton", "PatternError", "compile_pattern"]
 
 KINDS = ("exact", "prefix", "glob", "regex")
 MAX_PATTERN = 1000  # characters of pattern text
 MAX_STATES = 4000  # NFA states of one pattern
-MAX_REPEAT = 100
-MAX_CODE = 0x10FFFF
 _CACHE_LIMIT = 4096
-
-Ranges = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive code point intervals
-ANY: Ranges = ((0, MAX_CODE),)
-
-
-class PatternError(ValueError):
-    """A pattern that is not in the supported subset."""
-
-
-def _normalise(ranges: list[tuple[int, int]]) -> Ranges:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
-
-
-def _negate(ranges: Ranges) -> Ranges:
-    out, lo = [], 0
-    for a, b in ranges:
-        if a > lo:
-            out.append((lo, a - 1))
-        lo = b + 1
-    if lo <= MAX_CODE:
-        out.append((lo, MAX_CODE))
-    return tuple(out)
-
-
-def _intersect(a: Ranges, b: Ranges) -> Ranges:
-    out, i, j = [], 0, 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo <= hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return tuple(out)
-
-
-def _contains(ranges: Ranges, code: int) -> bool:
-    return any(lo <= code <= hi for lo, hi in ranges)
-
-
-_DIGIT: Ranges = ((48, 57),)
-_WORD: Ranges = _normalise([(48, 57), (65, 90), (95, 95), (97, 122)])
-_SPACE: Ranges = _normalise([(9, 13), (32, 32)])
-_CLASSES = {
-    "d": _DIGIT,
-    "w": _WORD,
-    "s": _SPACE,
-    "D": _negate(_DIGIT),
-    "W": _negate(_WORD),
-    "S": _negate(_SPACE),
-}
-_CONTROL = {"n": "\n", "t": "\t", "r": "\r"}
-_SPECIAL = set("\\.[]()|*+?{}^$-/")
-_NOT_SLASH: Ranges = _negate(((47, 47),))
-
-
-# ---- regex syntax tree: ("chars", ranges) | ("cat", [..]) | ("alt", [..]) | ("rep", n, m, x)
-Node = tuple
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text, self.pos = text, 0
-
-    def error(self, message: str) -> PatternError:
-        return PatternError(f"{message} at position {self.pos + 1}")
-
-    def peek(self) -> str | None:
-        return self.text[self.pos] if self.pos < len(self.text) else None
-
-    def take(self) -> str:
-        ch = self.text[self.pos]
-        self.pos += 1
-        return ch
-
-    def parse(self) -> Node:
-        node = self.alt()
-        if self.pos < len(self.text):
-            raise self.error(f"unexpected `{self.text[self.pos]}`")
-        return node
-
-    def alt(self) -> Node:
-        branches = [self.cat()]
-        while self.peek() == "|":
-            self.take()
-            branches.append(self.cat())
-        return branches[0] if len(branches) == 1 else ("alt", branches)
-
-    def cat(self) -> Node:
-        items: list[Node] = []
-        while self.peek() not in (None, "|", ")"):
-            items.append(self.repeat())
-        return ("cat", items)
-
-    def repeat(self) -> Node:
-        atom = self.atom()
-        ch = self.peek()
-        if ch == "*":
-            self.take()
-            atom = ("rep", 0, None, atom)
-        elif ch == "+":
-            self.take()
-            atom = ("rep", 1, None, atom)
-        elif ch == "?":
-            self.take()
-            atom = ("rep", 0, 1, atom)
-        elif ch == "{":
-            atom = self.braces(atom)
-        if self.peek() in ("*", "+", "?", "{"):
-            raise self.error("a quantifier cannot follow another quantifier")
-        return atom
-
-    def braces(self, atom: Node) -> Node:
-        self.take()
-        lo = self.number()
-        hi: int | None = lo
-        if self.peek() == ",":
-            self.take()
-            hi = None if self.peek() == "}" else self.number()
-        if self.peek() != "}":
-            raise self.error("expected `}` to close a repetition")
-        self.take()
-        if hi is not None and hi < lo:
-            raise self.error(f"repetition {{{lo},{hi}}} has its bounds reversed")
-        return ("rep", lo, hi, atom)
-
-    def number(self) -> int:
-        start = self.pos
-        while (ch := self.peek()) is not None and ch.isascii() and ch.isdigit():
-            self.take()
-        digits = self.text[start : self.pos]
-        if not digits or len(digits) > 3 or int(digits) > MAX_REPEAT:
-            raise self.error(f"a repetition count must be a number from 0 to {MAX_REPEAT}")
-        return int(digits)
-
-    def atom(self) -> Node:
-        ch = self.take()
-        if ch == "(":
-            if self.peek() == "?":
-                raise self.error("groups with `(?` (lookaround, flags, names) are not supported")
-            inner = self.alt()
-            if self.peek() != ")":
-                raise self.error("expected `)`")
-            self.take()
-            return inner
-        if ch == "[":
-            return ("chars", self.char_class())
-        if ch == ".":
-            return ("chars", ANY)
-        if ch == "\\":
-            return ("chars", self.escape(in_class=False))
-        if ch in "*+?{":
-            raise self.error(f"`{ch}` has nothing to repeat")
-        if ch in ")]}^$":
-            raise self.error(f"`{ch}` must be escaped as `\\{ch}`")
-        return ("chars", ((ord(ch), ord(ch)),))
-
-    def escape(self, in_class: bool) -> Ranges:
-        if self.peek() is None:
-            raise self.error("a pattern cannot end with `\\`")
-        ch = self.take()
-        if ch in _CLASSES:
-            return _CLASSES[ch]
-        if ch in _CONTROL:
-            code = ord(_CONTROL[ch])
-            return ((code, code),)
-        if ch in _SPECIAL:
-            return ((ord(ch), ord(ch)),)
-        raise self.error(f"unsupported escape `\\{ch}`")
-
-    def char_class(self) -> Ranges:
-        negated = self.peek() == "^"
-        if negated:
-            self.take()
-        parts: list[tuple[int, int]] = []
-        first = True
-        while True:
-            ch = self.peek()
-            if ch is None:
-                raise self.error("expected `]` to close a character class")
-            if ch == "]" and not first:
-                self.take()
-                break
-            first = False
-            parts.extend(self.class_item())
-        ranges = _normalise(parts)
-        return _negate(ranges) if negated else ranges
-
-    def class_item(self) -> Ranges:
-        ch = self.take()
-        if ch == "\\":
-            low = self.escape(in_class=True)
-            if len(low) != 1 or low[0][0] != low[0][1]:
-                return low
-        elif ch == "[":
-            raise self.error("`[` inside a character class must be escaped")
-        else:
-            low = ((ord(ch), ord(ch)),)
-        if self.peek() == "-" and self.pos + 1 < len(self.text) and self.text[self.pos + 1] != "]":
-            self.take()
-            hi_ch = self.take()
-            if hi_ch == "\\":
-                hi = self.escape(in_class=True)
-                if len(hi) != 1 or hi[0][0] != hi[0][1]:
-                    raise self.error("a class range cannot end in a class escape")
-                hi_code = hi[0][0]
-            else:
-                hi_code = ord(hi_ch)
-            if hi_code < low[0][0]:
-                raise self.error("a class range has its bounds reversed")
-            return ((low[0][0], hi_code),)
-        return low
 
 
 def _literal(text: str) -> Node:
@@ -261,10 +51,10 @@ def _glob(text: str) -> Node:
             items.append(("rep", 0, None, ("chars", ANY)))
             i += 2
         elif text[i] == "*":
-            items.append(("rep", 0, None, ("chars", _NOT_SLASH)))
+            items.append(("rep", 0, None, ("chars", NOT_SLASH)))
             i += 1
         elif text[i] == "?":
-            items.append(("chars", _NOT_SLASH))
+            items.append(("chars", NOT_SLASH))
             i += 1
         else:
             items.append(("chars", ((ord(text[i]), ord(text[i])),)))
@@ -280,7 +70,7 @@ def _tree(kind: str, text: str) -> Node:
     if kind == "glob":
         return _glob(text)
     if kind == "regex":
-        return _Parser(text).parse()
+        return Parser(text).parse()
     raise PatternError(f"unknown pattern kind `{kind}`")
 
 
@@ -382,7 +172,7 @@ class Automaton:
         out: set[int] = set()
         for s in current:
             ranges = self.sets[s]
-            if ranges is not None and _contains(ranges, code):
+            if ranges is not None and contains(ranges, code):
                 out |= self._closures[self.edges[s][0]]
         result = frozenset(out)
         if len(self._cache) < _CACHE_LIMIT:
@@ -422,7 +212,7 @@ class Automaton:
             moves.extend(((p, t), "") for t in other.edges[q])
         sp, sq = self.sets[p], other.sets[q]
         if sp is not None and sq is not None:
-            common = _intersect(sp, sq)
+            common = intersect(sp, sq)
             if common:
                 moves.append(((self.edges[p][0], other.edges[q][0]), _sample(common)))
         return moves
