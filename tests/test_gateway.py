@@ -85,7 +85,7 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
             {"to": "attacker@evil.example, bob@corp.example", "subject": "x", "body": ""},
         ),
         ("read_file", {"path": "../../etc/passwd"}),
-        ("delete_everything", {}),
+        ("delete_file", {"path": "private/customers.csv"}),
     ]
     tools, out = anyio.run(play, config, calls)
     assert tools == ["fetch_page", "read_file", "send_email", "write_file"]
@@ -109,7 +109,8 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
         True,
         "deny: tool `read_file`: `path` leaves the root `workspace` (rule for `area`) (line 48)",
     )
-    assert out[8] == (True, "deny: tool `delete_everything` is not bound by the policy")
+    assert out[8] == (True, "deny: tool `delete_file` is not bound by the policy")
+    assert (tmp_path / "ws" / "private" / "customers.csv").exists()
     # only the allowed mail reached the upstream
     outbox = [json.loads(x) for x in (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()]
     assert [m["to"] for m in outbox] == ["bob@corp.example"]
@@ -129,8 +130,8 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
         ("tool-call-refused", "deny"),
     ]
     assert records[-1]["args"] == {
-        "tool": "delete_everything",
-        "reason": "tool `delete_everything` is not bound by the policy",
+        "tool": "delete_file",
+        "reason": "tool `delete_file` is not bound by the policy",
     }
     verify = subprocess.run(
         [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")],
@@ -160,6 +161,16 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
             "`limits.call_timeout` must be seconds from 0 to 3600",
         ),
         ("artifact = ", "is not valid TOML"),
+        (
+            'artifact = "a"\nstore = "m"\naudit = "x"\n[[upstream]]\nname = "u"\ncommand = ["x"]\n'
+            '[session]\nheader = "x-agent"\n',
+            '`session.header` applies to `listen.transport = "http"` only',
+        ),
+        (
+            'artifact = "a"\nstore = "m"\naudit = "x"\n[[upstream]]\nname = "u"\ncommand = ["x"]\n'
+            '[session]\nid = "dl-1 "\n',
+            "`session.id` is not a session id",
+        ),
     ],
 )
 def test_config_is_validated(tmp_path: Path, text: str, message: str) -> None:

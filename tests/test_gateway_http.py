@@ -80,6 +80,17 @@ CALLS = [
 ]
 
 
+async def schemas(url: str) -> dict[str, dict]:
+    async with (
+        httpx2.AsyncClient() as http,
+        Client(
+            streamable_http_client(url, http_client=http),  # type: ignore[arg-type]
+            mode="legacy",
+        ) as client,
+    ):
+        return {t.name: t.input_schema for t in (await client.list_tools()).tools}
+
+
 async def agent(url: str, mode: str, headers: dict[str, str] | None) -> list[tuple[bool, str]]:
     out = []
     with anyio.fail_after(60):
@@ -101,6 +112,11 @@ def test_http_on_both_sides_with_metrics(tmp_path: Path) -> None:
         started([VERIFIER, "gateway", str(config)], tmp_path, gw),
     ):
         url = f"http://127.0.0.1:{gw}/mcp"
+        # tools/list: the bound tools, with the upstream's own schemas, unchanged
+        direct = anyio.run(schemas, f"http://127.0.0.1:{up}/mcp")
+        assert "delete_file" in direct  # offered by the upstream, bound by no `tool`
+        del direct["delete_file"]
+        assert anyio.run(schemas, url) == direct
         out = anyio.run(agent, url, "legacy", None)  # legacy: the MCP session id is the session
         assert not out[0][0]
         assert out[1] == (
@@ -123,6 +139,16 @@ def test_http_on_both_sides_with_metrics(tmp_path: Path) -> None:
     assert "verifier_gateway_decision_seconds_bucket" in text
     outbox = (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()
     assert [json.loads(x)["to"] for x in outbox] == ["bob@corp.example"]
+    # stopped with SIGTERM: every decision is in the log and the chain verifies
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["name"], r["verdict"]) for r in records] == [
+        ("fetch", "allow"),
+        ("fetched", "allow"),
+        ("read", "deny"),
+        ("send", "allow"),
+    ]
+    verify = [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")]
+    assert subprocess.run(verify, capture_output=True, timeout=60).returncode == 0
 
 
 def test_session_from_a_configured_header(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """A small upstream MCP server with real side effects in one folder: files and an outbox.
 
 Run as `python upstream.py FOLDER [stdio|http PORT]`. Tools: `read_file` (reads FOLDER/path),
-`write_file`, `send_email` (appends the message to FOLDER/outbox.jsonl) and `fetch_page`
+`write_file`, `send_email` (appends the message to FOLDER/outbox.jsonl), `delete_file` and `fetch_page`
 (returns a canned web page that carries a prompt injection). It trusts its caller
 completely: the gateway in front of it is what enforces the policy.
 """
@@ -44,6 +44,13 @@ def send_email(to: str, subject: str, body: str) -> str:
     with (ROOT / "outbox.jsonl").open("a") as fh:
         fh.write(json.dumps({"to": to, "subject": subject, "body": body}) + "\n")
     return f"sent to {to}"
+
+
+@server.tool()
+def delete_file(path: str) -> str:
+    """Delete a file under the workspace (the policy binds no such tool: never reachable)."""
+    (ROOT / path.lstrip("/")).unlink()
+    return f"deleted {path}"
 
 
 @server.tool()

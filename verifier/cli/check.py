@@ -193,7 +193,12 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     default=None,
     help="Also write every counterexample and witness as an ITF trace into this folder.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Also print witnesses and proved properties.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also print witnesses, proved properties and tool bindings.",
+)
 def check(
     paths: tuple[str, ...],
     fmt: str,

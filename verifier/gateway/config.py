@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,15 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         raise _fail("listen.transport", "must be `stdio` or `http`", f"got {transport!r}")
     host = _str(listen, "host", "listen.", False) or "127.0.0.1"
     session = _keys(d.get("session", {}), {"header", "id"}, "session.")
+    if "header" in session and transport != "http":
+        raise _fail("session.header", 'applies to `listen.transport = "http"` only', "use `id`")
+    if "id" in session and transport != "stdio":
+        raise _fail("session.id", "applies to stdio only", "over HTTP use `header`")
+    header, sid = _str(session, "header", "session.", False), _str(session, "id", "session.", False)
+    if header is not None and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header):
+        raise _fail("session.header", "is not an HTTP header name", "letters, digits and `-`")
+    if sid is not None and not re.fullmatch(r"[A-Za-z0-9._:@/+=-]{1,128}", sid):
+        raise _fail("session.id", "is not a session id", "1 to 128 of `A-Za-z0-9._:@/+=-`")
     limits = _keys(
         d.get("limits", {}), {"max_request_bytes", "call_timeout", "denials", "window"}, "limits."
     )
@@ -167,8 +177,8 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         listen=transport,
         host=host,
         port=_int(listen, "port", "listen.", 1, 65535, 8765),
-        session_header=_str(session, "header", "session.", False),
-        session=_str(session, "id", "session.", False),
+        session_header=header.lower() if header else None,
+        session=sid,
         limits=Limits(
             _int(limits, "max_request_bytes", "limits.", 1, 100_000_000, 1_000_000),
             float(timeout),
