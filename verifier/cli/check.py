@@ -6,13 +6,14 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.explicit import Progress
 from verifier.check.results import CheckResult, exit_code, report_json
+from verifier.cli.options import const_option, parse_consts
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.lang.frontend import load_file, load_or_report
 from verifier.report.itf import trace_to_itf
@@ -44,34 +45,6 @@ def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
 def _problem(path: str, code: str, message: str) -> CheckResult:
     diag = Diagnostic(code, "error", message, WHOLE_FILE, None, path)
     return CheckResult(path=path, source="", model=None, diagnostics=[diag])
-
-
-def parse_consts(values: Sequence[str]) -> dict[str, int]:
-    """`NAME=INT` pairs from `--const`; raise click.BadParameter on a malformed one."""
-    out: dict[str, int] = {}
-    for item in values:
-        name, sep, raw = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = int(raw)
-        except ValueError:
-            raise click.BadParameter(
-                f"`{item}` is not NAME=INTEGER (for example `--const MAX_SENDS=5`)",
-                param_hint="--const",
-            ) from None
-    return out
-
-
-def const_option(fn: Any) -> Any:
-    """The `--const NAME=VALUE` option every command that loads a spec takes."""
-    return click.option(
-        "--const",
-        "consts",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Override a `const` of the spec (repeatable).",
-    )(fn)
 
 
 def _progress_printer(stream: TextIO, path: str) -> Progress:

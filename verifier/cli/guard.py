@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
-from verifier.check.explicit import explore
-from verifier.check.results import CheckResult, exit_code
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.extras import require
+from verifier.cli.options import const_option, parse_consts
 from verifier.guard import artifact as art
-from verifier.lang.frontend import load_file
-from verifier.report.text import render_result
+
+if TYPE_CHECKING:
+    from verifier.check.results import CheckResult
 
 
 def compile_spec(
@@ -27,6 +26,12 @@ def compile_spec(
     certificate: str | None = None,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
+    # the checker is imported here: `keygen`, `audit` and `replay` run without it
+    from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
+    from verifier.check.results import CheckResult, exit_code
+    from verifier.lang.frontend import load_file
+    from verifier.report.text import render_result
+
     loaded = load_file(spec, consts)
     if loaded.model is None:
         stderr.write(
@@ -72,6 +77,8 @@ def _read_certificate(path: str | None) -> bytes | None:
 
 
 def _graph(result: CheckResult) -> dict[str, Any] | None:
+    from verifier.check.explicit import explore
+
     if result.model is None or (result.states or 0) > art.GRAPH_LIMIT:
         return None  # a symbolic proof has no state count: the bounded search below decides
     g = explore(result.model, max_states=art.GRAPH_LIMIT)
@@ -98,6 +105,7 @@ def compile_cmd(
     certificate: str | None,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
+    require("compile", "check")
     code = compile_spec(
         spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
     )
