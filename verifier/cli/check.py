@@ -12,10 +12,12 @@ import click
 
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.explicit import Progress
-from verifier.check.results import CheckResult, exit_code, report_json
+from verifier.check.results import CheckResult, exit_code
 from verifier.cli.options import const_option, parse_consts
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.lang.frontend import load_file, load_or_report
+from verifier.report.annotations import github_annotations
+from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
 from verifier.report.text import render_result
 
@@ -92,8 +94,10 @@ def check_paths(
         if fmt == "text":
             stdout.write(render_result(result, verbose) + "\n")
             stdout.flush()
-    if fmt == "json":
-        stdout.write(json.dumps(report_json(results), indent=2) + "\n")
+    if fmt in WRITERS:
+        stdout.write(WRITERS[fmt](results))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        stderr.write(github_annotations(results))
     return exit_code(results)
 
 
@@ -121,10 +125,10 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Report as text for people or JSON for tools.",
+    help="Report as text for people, or JSON, SARIF 2.1.0 or JUnit XML for tools.",
 )
 @const_option
 @click.option(
