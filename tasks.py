@@ -118,8 +118,8 @@ def check() -> None:
 
 def test() -> None:
     """Lint, format check, type check, then the test suite (warnings are errors)."""
-    run(BIN / "ruff", "check", "verifier", "grammar", "tests", "benchmarks")
-    run(BIN / "ruff", "format", "--check", "verifier", "grammar", "tests", "benchmarks")
+    run(BIN / "ruff", "check", "verifier", "grammar", "tests", "benchmarks", "action")
+    run(BIN / "ruff", "format", "--check", "verifier", "grammar", "tests", "benchmarks", "action")
     run(BIN / "mypy")
     provide_programs()
     run(BIN / "pytest", "-q", *sys.argv[2:])
