@@ -19,6 +19,7 @@ WHY = {
     "redis-server": "the Redis store is tested against a real redis-server",
     "spin": "the explicit engine's state counts are compared with a real SPIN run",
     "gcc": "SPIN compiles its verifier with gcc",
+    "git": "`verifier keygen` asks git whether a private key would be committed",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -127,6 +129,43 @@ def keygen(name: str) -> None:
         click.echo(f"error: cannot write `{name}.key`: {(err.strerror or '').lower()}", err=True)
         sys.exit(2)
     click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
+    tree = unignored_work_tree(f"{name}.key")
+    if tree is not None:
+        click.echo(
+            f"warning: `{name}.key` is inside the git work tree `{tree}` and not ignored:"
+            " a commit would publish the signing key\n"
+            "hint: keep private keys outside the repository (for example"
+            " `verifier keygen ~/.config/verifier/NAME`), or ignore them (`*.key` in .gitignore)",
+            err=True,
+        )
+
+
+def unignored_work_tree(path: str) -> str | None:
+    """The git work tree holding `path` if git would not ignore it; None if ignored or unknown.
+
+    Quiet (None) without git, outside a work tree, or on any git error.
+    """
+    git = shutil.which("git")
+    if git is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        top = subprocess.run(
+            [git, "-C", folder, "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if top.returncode != 0:
+            return None  # not in a work tree (or a bare repository, or git refused)
+        ignored = subprocess.run(
+            [git, "-C", folder, "check-ignore", "-q", "--", os.path.basename(path)],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return top.stdout.strip() if ignored.returncode == 1 else None
 
 
 @click.group()
