@@ -15,7 +15,9 @@ import sys
 from collections.abc import Mapping, Sequence
 
 VERDICTS = {0: "proved", 1: "violated", 2: "invalid", 3: "inconclusive"}
-VERIFIER = [sys.executable, "-m", "verifier", "check"]
+# the console script beside this interpreter: `python -m verifier` would put the working
+# directory (the user's repository) first on the import path
+VERIFIER = [os.path.join(os.path.dirname(sys.executable), "verifier"), "check"]
 
 
 class InputError(Exception):

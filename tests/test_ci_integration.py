@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -62,8 +63,10 @@ def test_action_definition() -> None:
     a = action()
     assert a["runs"]["using"] == "composite"
     install, check = a["runs"]["steps"]
-    assert '"$GITHUB_ACTION_PATH[check]"' in install["run"]
-    assert check["run"] == 'python3 "$GITHUB_ACTION_PATH/action/run.py"'
+    assert 'pip install --quiet "$GITHUB_ACTION_PATH[check]"' in install["run"]
+    assert check["run"] == (
+        '"${RUNNER_TEMP:-/tmp}/verifier-action/bin/python" "$GITHUB_ACTION_PATH/action/run.py"'
+    )
     assert all(s["shell"] == "bash" for s in a["runs"]["steps"])
     # every INPUT_ variable the script reads is wired to a declared input
     for name, value in check["env"].items():
@@ -143,3 +146,65 @@ def test_action_refuses_bad_inputs(tmp_path: Path, inputs: dict[str, str], messa
     assert done.returncode == 2
     assert done.stderr.startswith(f"::error title=verifier action::{message}")
     assert written["GITHUB_OUTPUT"] is None
+
+
+@pytest.mark.slow
+def test_action_steps_run_as_written(tmp_path: Path) -> None:
+    """Both steps of action.yml through bash, as a runner would: venv, install, check."""
+    a = action()
+    inputs = {k: v.get("default", "") for k, v in a["inputs"].items()}
+    inputs.update(paths=EMAIL_BUG, sarif=str(tmp_path / "out.sarif"))
+    output = tmp_path / "output"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output),
+    }
+    codes = []
+    for step in a["runs"]["steps"]:
+        step_env = {
+            k: re.sub(r"\$\{\{ inputs\.(\w+) \}\}", lambda m: inputs[m.group(1)], v)
+            for k, v in step.get("env", {}).items()
+        }
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=ROOT,
+            env={**env, **step_env},
+            capture_output=True,
+            text=True,
+        )
+        codes.append(done.returncode)
+    assert codes == [0, 1], done.stderr
+    assert output.read_text().startswith("exit-code=1\nverdict=violated\n")
+    assert f"::error file={EMAIL_BUG},line=63" in done.stderr
+
+
+@pytest.mark.slow
+def test_hook_runs_under_pre_commit(tmp_path: Path) -> None:
+    """`pre-commit try-repo` installs the hook from this repository and runs it on a project."""
+    git = shutil.which("git")
+    assert git is not None
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / REFUND, project / "refund.cap")
+    shutil.copy(ROOT / EMAIL_BUG, project / "email.cap")
+    subprocess.run([git, "init", "-q", str(project)], check=True)
+    subprocess.run([git, "-C", str(project), "add", "."], check=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    pre_commit = [str(BIN / "pre-commit"), "try-repo", str(ROOT), "verifier-check"]
+
+    def hook_on(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*pre_commit, "--files", *files], cwd=project, env=env, capture_output=True, text=True
+        )
+
+    passed = hook_on("refund.cap")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert re.search(r"verifier check\.+Passed", passed.stdout)
+    failed = hook_on("refund.cap", "email.cap")
+    assert failed.returncode == 1
+    assert re.search(r"verifier check\.+Failed", failed.stdout)
+    assert "invariant `no_exfiltration` is violated (email.cap:63)" in failed.stdout
