@@ -50,7 +50,7 @@ def require(*programs: str) -> dict[str, str]:
     if not missing:
         return {p: str(path) for p, path in paths.items()}
     reason = "; ".join(f"`{p}` is not installed ({WHY.get(p, 'needed here')})" for p in missing)
-    hint = "`python3 tasks.py test` installs it where it can (root with apt-get, or pip)"
+    hint = "`python3 tasks.py test` installs such programs where it can (apt-get as root, or pip)"
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}: under CI=true a missing program is a failure; {hint}")
+        pytest.fail(f"{reason}: under CI=true a missing program is a failure; {hint}", False)
     pytest.skip(f"{reason}; {hint}")
