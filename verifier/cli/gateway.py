@@ -12,11 +12,8 @@ import click
 @click.option("--check-config", is_flag=True, help="Validate the configuration and exit.")
 def gateway(config: str, check_config: bool) -> None:
     """Run the MCP gateway described by the TOML file CONFIG (see docs/gateway.md)."""
-    try:
-        from verifier.gateway.config import ConfigError, load
-    except ImportError as err:  # pragma: no cover - the `gateway` extra is not installed
-        click.echo(f"error: the gateway needs `pip install verifier[gateway]` ({err})", err=True)
-        sys.exit(2)
+    from verifier.gateway.config import ConfigError, load  # the `gateway` extra (cli/extras)
+
     try:
         cfg = load(config)
     except ConfigError as err:

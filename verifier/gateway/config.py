@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import tomllib
@@ -168,6 +169,8 @@ def parse(data: dict[str, Any], base: Path) -> Config:
     otel = d.get("otel")
     if otel not in (None, "console", "none"):
         raise _fail("otel", "must be `console` or `none`", "or configure an SDK exporter")
+    if otel == "console" and importlib.util.find_spec("opentelemetry.sdk") is None:
+        raise _fail("otel", "needs the OpenTelemetry SDK", "pip install opentelemetry-sdk")
     return Config(
         artifact=artifact,
         public_key=public_key,
