@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import anyio
@@ -21,6 +24,20 @@ EXAMPLE = ROOT / "examples" / "gateway"
 VERIFIER = str(Path(sys.executable).parent / "verifier")
 
 
+@functools.cache
+def signed_artifact() -> Path:
+    """A key pair and the signed workspace artifact, built once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="verifier-gateway-tests-"))
+    atexit.register(shutil.rmtree, folder, True)
+    run = [VERIFIER, "keygen", str(folder / "ci")]
+    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    spec = str(EXAMPLE / "workspace.cap")
+    out = str(folder / "workspace.artifact.json")
+    run = [VERIFIER, "compile", spec, "-o", out, "--sign-key", str(folder / "ci.key")]
+    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    return folder
+
+
 def setup_workspace(tmp: Path) -> Path:
     ws = tmp / "ws"
     (ws / "public").mkdir(parents=True)
@@ -28,12 +45,9 @@ def setup_workspace(tmp: Path) -> Path:
     (ws / "public" / "readme.txt").write_text("hello\n")
     (ws / "private" / "customers.csv").write_text("alice,4111\n")
     shutil.copy(EXAMPLE / "upstream.py", tmp / "upstream.py")
-    run = [VERIFIER, "keygen", str(tmp / "ci")]
-    subprocess.run(run, check=True, capture_output=True, timeout=60)
-    spec = str(EXAMPLE / "workspace.cap")
-    out = str(tmp / "workspace.artifact.json")
-    run = [VERIFIER, "compile", spec, "-o", out, "--sign-key", str(tmp / "ci.key")]
-    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    built = signed_artifact()
+    for name in ("ci.pub", "workspace.artifact.json"):
+        shutil.copy(built / name, tmp / name)
     config = tmp / "gateway.toml"
     config.write_text(
         f"""artifact = "workspace.artifact.json"
