@@ -106,8 +106,16 @@ def compile_cmd(
 
 @click.command()
 @click.argument("name")
-def keygen(name: str) -> None:
+@click.option(
+    "--secret",
+    is_flag=True,
+    help="Write the guard's secret NAME.secret (mode 600) instead of a signing key pair.",
+)
+def keygen(name: str, secret: bool) -> None:
     """Write an Ed25519 key pair: NAME.key (private, mode 600) and NAME.pub."""
+    if secret:
+        _write_secret(f"{name}.secret")
+        return
     key = art.generate_key()
     try:
         fd = os.open(f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -121,6 +129,17 @@ def keygen(name: str) -> None:
     click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
 
 
+def _write_secret(path: str) -> None:
+    from verifier.guard.secret import load_secret, write_secret
+
+    try:
+        write_secret(path)
+    except OSError as err:
+        click.echo(f"error: cannot write `{path}`: {(err.strerror or '').lower()}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote `{path}` (key id {load_secret(path).key_id}); only the guard may read it")
+
+
 @click.group()
 def audit() -> None:
     """Work with guard audit logs."""
@@ -129,13 +148,24 @@ def audit() -> None:
 @audit.command("verify")
 @click.argument("log", type=click.Path())
 @click.option("--head", help="The hash the last record must have (detects a cut tail).")
-def audit_verify(log: str, head: str | None) -> None:
+@click.option("--secret", help="The guard's secret file: verify a keyed chain.")
+@click.option(
+    "--write-head",
+    is_flag=True,
+    help="After a successful check, accept the log's end as its head (writes LOG.head).",
+)
+def audit_verify(log: str, head: str | None, secret: str | None, write_head: bool) -> None:
     """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
     from verifier.guard.audit import AuditError, verify_file
+    from verifier.guard.audit import write_head as accept_head
+    from verifier.guard.secret import SecretError, load_secret
 
     try:
-        report = verify_file(log, head)
-    except AuditError as err:
+        key = load_secret(secret) if secret is not None else None
+        report = verify_file(log, head, key)
+        if report.ok and write_head:
+            accept_head(log, key)
+    except (AuditError, SecretError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
     if report.ok:

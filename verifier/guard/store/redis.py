@@ -31,6 +31,7 @@ class RedisStore:
     """Session records in Redis, under a key prefix."""
 
     persistent = True
+    key: bytes | None = None
 
     def __init__(self, client: Any, url: str, prefix: str = "verifier:") -> None:
         self.url = url
@@ -64,14 +65,14 @@ class RedisStore:
 
     def get(self, session: str) -> Record | None:
         text = self._call(self._r.hget, self._key(session), "record")
-        return None if text is None else decode_record(session, text)
+        return None if text is None else decode_record(session, text, self.key)
 
     def create(self, session: str, record: Record) -> bool:
-        args = ["", record.rev, encode_record(session, record)]
+        args = ["", record.rev, encode_record(session, record, self.key)]
         return bool(self._call(self._cas, keys=[self._key(session)], args=args))
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
-        args = [expected_rev, record.rev, encode_record(session, record)]
+        args = [expected_rev, record.rev, encode_record(session, record, self.key)]
         return bool(self._call(self._cas, keys=[self._key(session)], args=args))
 
     def put_token(self, token: str, data: TokenRecord) -> None:
