@@ -6,8 +6,8 @@ Each test is an attack that succeeded against the guard before issue 9 (items 2,
 from __future__ import annotations
 
 import json
-import re
 import multiprocessing
+import re
 import sqlite3
 import threading
 import time
