@@ -108,6 +108,71 @@ def test_redis_paused_past_the_socket_timeout_is_denied_and_never_committed(
     admin.close()
 
 
+class LostReply:
+    """A store whose next compare-and-set lands but whose reply is lost (a network cut)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.armed = real, False
+        self.persistent, self.url = real.persistent, real.url
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def cas(self, sid, rev, record):
+        landed = self.real.cas(sid, rev, record)
+        if self.armed:
+            self.armed = False
+            from verifier.guard.store import StoreError
+
+            raise StoreError("the redis store failed: Timeout reading from socket")
+        return landed
+
+
+def test_a_refused_write_that_landed_anyway_quarantines(counter, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    audit = tmp_path / "a.jsonl"
+    store = LostReply(open_store(db))
+    guard = Guard.load(counter, store=store, audit=str(audit))  # type: ignore[arg-type]
+    s = guard.session("x")
+    assert s.propose("inc", {}).verdict == "allow"
+    store.armed = True
+    d = s.propose("inc", {})
+    assert d.verdict == "deny"  # the caller was told the step failed...
+    again = s.propose("inc", {})  # ...so a store that has it anyway is not trusted
+    assert again.verdict == "quarantine"
+    assert again.reason == (
+        "integrity failure: a write the guard reported as failed reached the store"
+        f" (decision `{d.decision_id}`)"
+    )
+    guard.close()
+    # and at restart, from the log alone
+    store2 = LostReply(open_store(db))
+    g2 = Guard.load(counter, store=store2, audit=str(audit))  # type: ignore[arg-type]
+    assert (
+        g2.session("x")
+        .state()["quarantine"]
+        .startswith("integrity failure: a write the guard reported as failed reached the store")
+    )
+
+
+def test_a_lost_reply_is_detected_at_restart(counter, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    audit = tmp_path / "a.jsonl"
+    store = LostReply(open_store(db))
+    guard = Guard.load(counter, store=store, audit=str(audit))  # type: ignore[arg-type]
+    s = guard.session("x")
+    assert s.propose("inc", {}).verdict == "allow"
+    store.armed = True
+    d = s.propose("inc", {})
+    assert d.verdict == "deny"
+    guard.close()  # restarts before any other decision on `x`
+    again = Guard.load(counter, store=db, audit=str(audit))
+    assert again.session("x").state()["quarantine"] == (
+        "integrity failure: a write the guard reported as failed reached the store"
+        f" (decision `{d.decision_id}`)"
+    )
+
+
 # ---- item 3: an appended record does not control a session at restart
 
 

@@ -138,6 +138,8 @@ class AuditLog:
         """Hold the log exclusively (across processes) and check it is still the log we know."""
         if self.broken is not None:
             raise AuditIntegrityError(self.broken)
+        if self._heads is None:
+            raise AuditError("the audit log was not opened (load the guard with `Guard.load`)")
         with self._flock():
             self._check_still_ours()
             yield self

@@ -61,6 +61,7 @@ class Ledger:
         )
         self.initial = program.initial_states()
         self.known: dict[str, int] = {}  # the highest revision seen per session (persistent)
+        self.doubtful: dict[str, tuple[int, str, str]] = {}  # failed writes: rev, digest, id
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(6)
 
@@ -84,6 +85,8 @@ class Ledger:
 
     def check_fresh(self, sid: str, rec: Record | None) -> None:
         """IntegrityError if the stored record is gone or older than one this guard has seen."""
+        if sid in self.doubtful and rec is not None:
+            self._check_doubtful(sid, rec)
         seen = self.known.get(sid)
         if seen is not None:
             if rec is None:
@@ -95,6 +98,16 @@ class Ledger:
                 )
         if rec is not None and (seen is None or rec.rev > seen):
             self.known[sid] = rec.rev
+
+    def _check_doubtful(self, sid: str, rec: Record) -> None:
+        """A write whose store call failed must not have landed after all (a lost reply)."""
+        rev, digest, did = self.doubtful[sid]
+        if rec.rev == rev and record_digest(sid, rec, self.store.key) == digest:
+            raise IntegrityError(
+                f"a write the guard reported as failed reached the store (decision `{did}`)"
+            )
+        if rec.rev != rev - 1 or rec.quarantine is not None:
+            del self.doubtful[sid]  # written over since, or seen not to have landed
 
     def state_problem(self, state: State) -> str | None:
         """Why a state cannot be trusted (outside the domain or the verified graph), or None."""
@@ -129,6 +142,9 @@ class Ledger:
             try:
                 ok = self.store.cas(sid, rec.rev, out.record)
             except StoreError as err:
+                digest = record_digest(sid, out.record, self.store.key)
+                self.doubtful[sid] = (out.record.rev, digest, decision.decision_id)
+                err.decision_id = decision.decision_id  # the fail-closed answer keeps its id
                 self.outcome(sid, decision.decision_id, False, f"the store failed: {err}")
                 raise
             if not ok:
@@ -137,6 +153,7 @@ class Ledger:
                 )
                 return None
             self.known[sid] = out.record.rev
+            self.doubtful.pop(sid, None)  # a failed write from the old revision can never land
             self._confirm(sid, decision)
         if out.token is not None and isinstance(entry, Entry):
             self._put_token(sid, rec, entry, out.token, decision.decision_id)
@@ -208,13 +225,20 @@ class Ledger:
         self.store.put_token(token, data)
 
     def failed(
-        self, sid: str, kind: str, name: Any, args: Any, verdict: str, reason: str
+        self,
+        sid: str,
+        kind: str,
+        name: Any,
+        args: Any,
+        verdict: str,
+        reason: str,
+        decision_id: str | None = None,
     ) -> Decision:
         """The fail-closed answer; records it (and a quarantine) when the store and log allow."""
         if verdict == QUARANTINE:
             with contextlib.suppress(Exception):
                 self.force_quarantine(sid, reason)
-        did = self.new_id()
+        did = decision_id or self.new_id()
         with contextlib.suppress(Exception):
             if self.audit is not None:
                 with self.audit.locked():

@@ -172,9 +172,9 @@ class Guard:
             return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
         except Exception as err:  # fail closed on anything else
             verdict = DENY if kind == "action" else QUARANTINE
-            return self.ledger.failed(
-                sid, kind, name, args, verdict, f"internal error: {describe_error(err)}"
-            )
+            reason = f"internal error: {describe_error(err)}"
+            did = getattr(err, "decision_id", None)  # a failed write keeps its decision's id
+            return self.ledger.failed(sid, kind, name, args, verdict, reason, did)
 
     def _fast_path(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
         """The common cases in one pass (in-memory store, no audit log, no denial limit): an

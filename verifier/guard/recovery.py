@@ -28,6 +28,7 @@ from verifier.guard.store.base import record_digest
 NOT_TAKEN = "not committed: the guard stopped before the store write"
 REDONE = "the store lacked a committed change; re-applied from the keyed log"
 LACKS = "integrity failure: the audit log holds a change the store lacks"
+FAILED_LANDED = "a write the guard reported as failed reached the store"
 
 
 class _Log:
@@ -36,6 +37,7 @@ class _Log:
     def __init__(self, records: list[dict[str, Any]]) -> None:
         outcomes = {r.get("of"): r.get("commit") for r in records if r.get("kind") == "outcome"}
         self.confirmed: dict[str, list[dict[str, Any]]] = {}
+        self.refused: dict[str, list[dict[str, Any]]] = {}  # writes the caller was told failed
         self.pending: list[dict[str, Any]] = []
         self.escalated: set[tuple[Any, ...]] = set()
         for r in records:
@@ -48,6 +50,8 @@ class _Log:
                 self.pending.append(r)
             elif done is True:
                 self.confirmed.setdefault(str(r.get("session")), []).append(r)
+            else:
+                self.refused.setdefault(str(r.get("session")), []).append(r)
 
 
 def _approval_key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -63,14 +67,24 @@ def recover(ledger: Ledger, log: AuditLog) -> int:
     if not ledger.store.persistent:
         return 0  # memory:// starts empty by design: there is nothing to compare
     repaired = 0
-    for sid, changes in seen.confirmed.items():
+    for sid in sorted(set(seen.confirmed) | set(seen.refused)):
         try:
             rec = ledger.store.get(sid)
         except IntegrityError:
             continue  # quarantined on first use
-        repaired += _reconcile(ledger, log, seen, sid, rec, changes)
+        changes = seen.confirmed.get(sid, [])
+        landed = [r for r in seen.refused.get(sid, []) if _holds(ledger, sid, rec, r)]
+        if landed and rec is not None:
+            did = landed[-1].get("decision_id")
+            why = f"{FAILED_LANDED} (decision `{did}`)"
+            repaired += _quarantine(ledger, sid, rec, f"integrity failure: {why}")
+        elif changes:
+            repaired += _reconcile(ledger, log, seen, sid, rec, changes)
         current = ledger.store.get(sid)
-        ledger.known[sid] = current.rev if current is not None else changes[-1]["rev_after"]
+        if current is not None:
+            ledger.known[sid] = current.rev
+        elif changes:
+            ledger.known[sid] = changes[-1]["rev_after"]
     return repaired
 
 
@@ -80,14 +94,19 @@ def _close(ledger: Ledger, seen: _Log, r: dict[str, Any]) -> None:
         rec = ledger.store.get(sid)
     except IntegrityError:
         rec = None
-    taken = (
+    taken = _holds(ledger, sid, rec, r)
+    ledger.outcome(sid, str(r.get("decision_id")), taken, None if taken else NOT_TAKEN)
+    if taken:
+        seen.confirmed.setdefault(sid, []).append(r)
+
+
+def _holds(ledger: Ledger, sid: str, rec: Record | None, r: dict[str, Any]) -> bool:
+    """Whether the store holds exactly the record a decision announced."""
+    return (
         rec is not None
         and rec.rev == r.get("rev_after")
         and _digest(ledger, sid, rec) == r.get("record")
     )
-    ledger.outcome(sid, str(r.get("decision_id")), taken, None if taken else NOT_TAKEN)
-    if taken:
-        seen.confirmed.setdefault(sid, []).append(r)
 
 
 def _digest(ledger: Ledger, sid: str, rec: Record) -> str:

@@ -13,6 +13,8 @@ from verifier.guard.secret import digest
 class StoreError(Exception):
     """The store cannot be reached or used (the guard fails closed on it)."""
 
+    decision_id: str | None = None  # set when a decision's write failed (its id is kept)
+
 
 class IntegrityError(StoreError):
     """A stored record does not match its digest or is malformed (the guard quarantines)."""
