@@ -25,7 +25,6 @@ from verifier.guard.chain import (
     AuditIntegrityError,
     ChainReport,
     Keying,
-    canonical,
     check_line,
     record_hash,
     verify_file,
@@ -142,7 +141,18 @@ class AuditLog:
             raise AuditError("the audit log was not opened (load the guard with `Guard.load`)")
         with self._flock():
             self._check_still_ours()
-            yield self
+            seq = self._seq
+            try:
+                yield self
+            finally:
+                self._settle(seq)
+
+    def _settle(self, seq: int) -> None:
+        """Before unlocking: note the file's state and, if we appended, the new head."""
+        st = os.fstat(self._fd)
+        self._mtime = st.st_mtime_ns if st.st_size == self._size else -1
+        if self._seq != seq and self._heads is not None and self.broken is None:
+            self._heads.write(Head(self._seq, self._head), self.fsync)
 
     def _stop(self, problem: str) -> AuditIntegrityError:
         self.broken = f"the audit log `{self.path}` {problem}{STOP}"
@@ -187,8 +197,7 @@ class AuditLog:
         record = dict(fields)
         record["seq"] = self._seq + 1
         record["prev"] = self._head
-        self.keying.seal(record)
-        line = canonical(record) + b"\n"
+        line = self.keying.seal(record)
         try:
             written = os.write(self._fd, line)
             if self.fsync:
@@ -200,10 +209,7 @@ class AuditLog:
             self._mtime = -1
             raise AuditError("the audit record was written only in part")
         self._seq, self._head, self._last = record["seq"], record["hash"], line
-        st = os.fstat(self._fd)
-        self._size, self._mtime = st.st_size, st.st_mtime_ns
-        if self._heads is not None:
-            self._heads.write(Head(self._seq, self._head), self.fsync)
+        self._size += written
         return record
 
     def close(self) -> None:

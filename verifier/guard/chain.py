@@ -50,11 +50,14 @@ class Keying:
         """The keying a secret gives (none without one)."""
         return cls() if secret is None else cls(secret.derive("audit"), secret.key_id)
 
-    def seal(self, record: dict[str, Any]) -> None:
-        """Name the key in the record and set its hash."""
+    def seal(self, record: dict[str, Any]) -> bytes:
+        """Name the key in the record, set its hash, and return its line (serialized once:
+        the hash covers the canonical JSON without `hash`, which the line then appends)."""
         if self.key_id is not None:
             record["key"] = self.key_id
-        record["hash"] = record_hash(record, self.key)
+        body = canonical(record)
+        record["hash"] = digest(self.key, body)
+        return body[:-1] + b',"hash":"' + record["hash"].encode() + b'"}\n'
 
     def problem(self, record: dict[str, Any]) -> str | None:
         """Why a record's hash is not one this keying wrote, or None."""

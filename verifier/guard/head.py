@@ -31,10 +31,8 @@ def _mac(key: bytes | None, seq: int, hash_: str) -> str:
 
 def encode_slot(head: Head, key: bytes | None) -> bytes:
     """One slot's bytes: canonical JSON padded to the slot size."""
-    text = json.dumps(
-        {"seq": head.seq, "hash": head.hash, "mac": _mac(key, head.seq, head.hash)},
-        separators=(",", ":"),
-    ).encode()
+    mac = _mac(key, head.seq, head.hash)
+    text = f'{{"seq":{head.seq},"hash":"{head.hash}","mac":"{mac}"}}'.encode()
     return text.ljust(SLOT - 1) + b"\n"
 
 

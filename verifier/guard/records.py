@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.guard.chain import canonical
 from verifier.guard.decision import Outcome
-from verifier.guard.program import Entry, Refusal
+from verifier.guard.program import CACHE_LIMIT, Entry, Refusal
 from verifier.guard.store import Record
 
 REDACTED = "<redacted>"
@@ -27,6 +27,21 @@ class Redaction:
 
     redact: bool = False
     args_key: bytes | None = None
+    _known: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def entry_fields(self, entry: Entry) -> dict[str, Any]:
+        """`args_fields` of validated arguments (their keyed hash is computed once)."""
+        fields: dict[str, Any] = {} if self.redact else {"args": entry.args}
+        if self.args_key is None:
+            fields["args_sha256"] = entry.args_hash
+            return fields
+        mac = self._known.get(entry.args_hash)
+        if mac is None:
+            mac = self.args_fields(entry.args)["args_hmac"]
+            if len(self._known) < CACHE_LIMIT:
+                self._known[entry.args_hash] = mac
+        fields["args_hmac"] = mac
+        return fields
 
     def args_fields(self, args: Any) -> dict[str, Any]:
         """`args` (unless redacted) and their hash (`args_hmac` with a key, else `args_sha256`)."""
@@ -92,5 +107,8 @@ def decision_record(
         "writes": out.record is not None,
         "quarantine": out.record.quarantine if out.record is not None else None,
     }
-    fields.update(redaction.args_fields(entry.args if isinstance(entry, Entry) else args))
+    if isinstance(entry, Entry):
+        fields.update(redaction.entry_fields(entry))
+    else:
+        fields.update(redaction.args_fields(args))
     return fields
