@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,58 @@ def test_keygen_secret_and_audit_verify_with_it(counter, tmp_path, monkeypatch):
     wrong = runner.invoke(main, ["audit", "verify", str(log), "--secret", other])
     assert wrong.exit_code == 1
     assert "record 1 is keyed with another secret" in wrong.output
+
+
+def test_a_log_without_its_head_file_needs_an_operator(counter, tmp_path):
+    guard, _s, log = _running(counter, tmp_path)
+    guard.close()
+    Path(f"{log}.head").unlink()
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(GuardError, match=r"has no head file .*--write-head"):
+        Guard.load(counter, store=store, audit=str(log))
+    out = CliRunner().invoke(main, ["audit", "verify", str(log), "--write-head"])
+    assert out.exit_code == 0, out.output
+    again = Guard.load(counter, store=store, audit=str(log))
+    assert again.session("x").propose("inc", {}).verdict == "allow"
+
+
+def test_a_forged_head_file_is_refused_with_a_secret(counter, tmp_path):
+    from verifier.guard.head import Head, encode_slot
+
+    secret = write_secret(tmp_path / "guard.secret")
+    guard, _s, log = _running(counter, tmp_path, secret=secret)
+    guard.close()
+    data = log.read_bytes()
+    cut = data[: data.rindex(b"\n", 0, len(data) - 1) + 1]
+    log.write_bytes(cut)  # cut the tail and rewrite the head to match, without the secret
+    last = json.loads(cut.splitlines()[-1])
+    Path(f"{log}.head").write_bytes(encode_slot(Head(last["seq"], last["hash"]), None) * 2)
+    with pytest.raises(GuardError, match=r"the head file `.*` does not verify"):
+        Guard.load(counter, store=f"sqlite:///{tmp_path / 's.db'}", audit=str(log), secret=secret)
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("timeout=0", "must be seconds in (0, 3600]"),
+        ("timeout=nan", "must be seconds in (0, 3600]"),
+        ("timeout=soon", "must be seconds in (0, 3600]"),
+        ("busy=1", "unknown option `busy`"),
+    ],
+)
+def test_sqlite_options_are_validated(tmp_path, query, problem):
+    from verifier.guard.store import StoreError
+
+    with pytest.raises(StoreError, match=re.escape(problem)):
+        open_store(f"sqlite:///{tmp_path / 's.db'}?{query}")
+
+
+def test_a_redacted_fail_closed_record_keeps_no_request_text(pin, tmp_path):
+    secret = write_secret(tmp_path / "guard.secret")
+    log = tmp_path / "a.jsonl"
+    guard = Guard.load(pin, audit=AuditLog(str(log), redact=True), secret=secret)
+    d = guard.ledger.failed("s", "action", "pin=4711", {}, "deny", "internal error: bad `4711`")
+    assert d.reason == "internal error: bad `4711`"
+    assert "4711" not in log.read_text()
+    last = list(read_records(str(log)))[-1]
+    assert (last["name"], last["reason"]) == ("<redacted>", "internal error (redacted)")
