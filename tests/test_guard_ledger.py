@@ -295,9 +295,31 @@ def test_restarting_one_host_keeps_the_sessions_another_host_advanced(
 # ---- item 5: an observed event is applied or the session quarantined, never dropped
 
 
-def _observe(artifact: str, store: str, count: int) -> tuple[int, int]:
-    """Observe `tick` `count` times; (applied, quarantined)."""
-    guard = Guard.load(artifact, store=store)
+class Counting:
+    """A store that counts lost compare-and-sets (how much contention there was)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.lost = real, 0
+        self.persistent, self.url = real.persistent, real.url
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get(self, sid):
+        rec = self.real.get(sid)
+        time.sleep(0.0003)  # widen the read-decide-write window so that writers collide
+        return rec
+
+    def cas(self, sid, rev, record):
+        landed = self.real.cas(sid, rev, record)
+        self.lost += not landed
+        return landed
+
+
+def _observe(artifact: str, store: str, count: int) -> tuple[int, int, int]:
+    """Observe `tick` `count` times; (applied, quarantined, compare-and-sets lost)."""
+    counting = Counting(open_store(store))
+    guard = Guard.load(artifact, store=counting)  # type: ignore[arg-type]
     s = guard.session("shared")
     applied = quarantined = 0
     for _ in range(count):
@@ -305,7 +327,7 @@ def _observe(artifact: str, store: str, count: int) -> tuple[int, int]:
         applied += d.verdict == "allow"
         quarantined += d.verdict == "quarantine"
     guard.close()
-    return applied, quarantined
+    return applied, quarantined, counting.lost
 
 
 def _store(kind: str, tmp_path: Path, request) -> str:
@@ -318,9 +340,9 @@ def _store(kind: str, tmp_path: Path, request) -> str:
 @pytest.mark.parametrize("how", ["threads", "processes"])
 def test_events_applied_equal_events_observed_under_contention(kind, how, ticks, tmp_path, request):
     store = _store(kind, tmp_path, request)
-    workers, each = 6, 120
+    workers, each = 6, 80
     if how == "threads":  # one Guard per thread
-        results: list[tuple[int, int]] = []
+        results: list[tuple[int, int, int]] = []
         threads = [
             threading.Thread(target=lambda: results.append(_observe(ticks, store, each)))
             for _ in range(workers)
@@ -332,11 +354,16 @@ def test_events_applied_equal_events_observed_under_contention(kind, how, ticks,
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             results = pool.starmap(_observe, [(ticks, store, each)] * workers)
-    applied = sum(a for a, _ in results)
+    applied = sum(a for a, _, _ in results)
+    lost = sum(lost for _, _, lost in results)
     observed = workers * each
     state = Guard.load(ticks, store=store).session("shared").state()
-    print(f"{kind}/{how}: observed {observed}, applied {applied}, n = {state['state']['n']}")
-    assert sum(q for _, q in results) == 0
+    print(
+        f"{kind}/{how}: observed {observed}, applied {applied}, n = {state['state']['n']},"
+        f" compare-and-sets lost {lost}"
+    )
+    assert lost > 0  # there was contention
+    assert sum(q for _, q, _ in results) == 0
     assert applied == observed == state["state"]["n"] == state["version"]
 
 
