@@ -258,3 +258,21 @@ def test_a_redacted_fail_closed_record_keeps_no_request_text(pin, tmp_path):
     assert "4711" not in log.read_text()
     last = list(read_records(str(log)))[-1]
     assert (last["name"], last["reason"]) == ("<redacted>", "internal error (redacted)")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"\xff" * 320,
+        b'{"seq":1e400,"hash":"x","mac":"y"}',
+        b'{"seq":-1,"hash":"x"}',
+        b"[" * 300,
+    ],
+)
+def test_a_hostile_head_file_is_refused(counter, tmp_path, garbage):
+    guard, _s, log = _running(counter, tmp_path)
+    guard.close()
+    Path(f"{log}.head").write_bytes(garbage)
+    with pytest.raises(GuardError, match=r"the head file `.*` does not verify"):
+        Guard.load(counter, store=f"sqlite:///{tmp_path / 's.db'}", audit=str(log))

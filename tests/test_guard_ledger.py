@@ -267,6 +267,69 @@ def test_a_keyed_log_redoes_only_admissible_steps_the_store_lost(counter, tmp_pa
     ] * 2
 
 
+def _append_keyed(audit: Path, secret: str, fields: dict) -> None:
+    """What a holder of the secret could append (recovery must still re-check it)."""
+    from verifier.guard.chain import Keying
+    from verifier.guard.secret import load_secret
+
+    records = list(read_records(str(audit)))
+    record = dict(fields, seq=len(records) + 1, prev=records[-1]["hash"])
+    line = Keying.of(load_secret(secret)).seal(record)
+    with open(audit, "ab") as fh:
+        fh.write(line)
+
+
+@pytest.mark.parametrize("with_escalation", [False, True])
+def test_recovery_re_applies_an_approval_only_with_its_escalation(email, tmp_path, with_escalation):
+    from verifier.guard.secret import load_secret
+    from verifier.guard.store import Record
+    from verifier.guard.store.base import record_digest
+
+    secret = write_secret(tmp_path / "guard.secret")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    audit = tmp_path / "a.jsonl"
+    guard = Guard.load(email, store=db, audit=str(audit), secret=secret)
+    s = guard.session("s")
+    s.observe("user_opens_session")
+    s.propose("draft")
+    from verifier.guard.store import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        open_store(db).get("s")  # keyed records do not verify without the key...
+    store = open_store(db)
+    store.key = load_secret(secret).derive("store")
+    rec = store.get("s")  # ...and do with it
+    entry = guard.program.by_name("send", {"external": True})
+    new = Record(rec.version + 1, entry.fire(rec.state), rec.rev + 1, None, 0, 0, rec.program)
+    mac = guard.ledger.redaction.entry_fields(entry)["args_hmac"]
+    guard.close()
+    common = {"session": "s", "name": "send", "args": {"external": True}, "args_hmac": mac}
+    if with_escalation:
+        _append_keyed(audit, secret, {
+            **common, "kind": "action", "verdict": "escalate", "version_before": rec.version,
+            "version_after": rec.version, "writes": False, "decision_id": "e-1",
+        })  # fmt: skip
+    _append_keyed(audit, secret, {
+        **common, "kind": "approve", "verdict": "allow", "version_before": rec.version,
+        "version_after": new.version, "writes": True, "decision_id": "a-1", "quarantine": None,
+        "rev_after": new.rev, "window": 0, "seen": 0, "record": record_digest("s", new, store.key),
+    })  # fmt: skip
+    _append_keyed(audit, secret, {"session": "s", "kind": "outcome", "of": "a-1", "commit": True})
+    from verifier.guard.audit import write_head
+
+    write_head(str(audit), load_secret(secret))  # as if the guard had written them
+    again = Guard.load(email, store=db, audit=str(audit), secret=secret)
+    state = again.session("s").state()
+    if with_escalation:
+        assert (state["state"]["sends"], state["quarantine"]) == (1, None)
+    else:
+        assert state["state"]["sends"] == 0
+        assert state["quarantine"] == (
+            "integrity failure: the audit log holds a change the store lacks"
+            " (it does not re-derive from the stored state)"
+        )
+
+
 # ---- item 4: one shared store, one log per host
 
 

@@ -39,11 +39,12 @@ def encode_slot(head: Head, key: bytes | None) -> bytes:
 def _decode_slot(raw: bytes, key: bytes | None) -> Head | None:
     try:
         data = json.loads(raw)
-        head = Head(int(data["seq"]), str(data["hash"]))
-        ok = data["mac"] == _mac(key, head.seq, head.hash)
-    except (ValueError, KeyError, TypeError):
+        seq, hash_ = data["seq"], data["hash"]
+        ok = type(seq) is int and seq >= 0 and isinstance(hash_, str)
+        ok = ok and data["mac"] == _mac(key, seq, hash_)
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
-    return head if ok else None
+    return Head(seq, hash_) if ok else None
 
 
 def read_head(path: str, key: bytes | None) -> tuple[bool, Head | None]:
