@@ -108,6 +108,17 @@ def test_redis_paused_past_the_socket_timeout_is_denied_and_never_committed(
     admin.close()
 
 
+def test_redis_refuses_a_write_that_reaches_it_after_its_deadline(redis_clean):
+    from verifier.guard.store import Record, StoreError
+
+    store = open_store(redis_clean)
+    assert store.create("x", Record(0, (0,), 0))
+    store._deadline = lambda: 0  # type: ignore[attr-defined]  # as if it had waited in a queue
+    with pytest.raises(StoreError, match="refused a late write"):
+        store.cas("x", 0, Record(1, (1,), 1))
+    assert open_store(redis_clean).get("x") == Record(0, (0,), 0)
+
+
 class LostReply:
     """A store whose next compare-and-set lands but whose reply is lost (a network cut)."""
 
