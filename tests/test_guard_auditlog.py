@@ -84,6 +84,12 @@ def test_a_log_truncated_while_stopped_is_refused_at_load(counter, tmp_path, cut
     log.write_bytes(data[:keep])
     with pytest.raises(GuardError, match="ends before the head the guard last wrote"):
         Guard.load(counter, store=f"sqlite:///{tmp_path / 's.db'}", audit=str(log))
+    out = CliRunner().invoke(main, ["audit", "verify", str(log)])  # offline, too
+    assert out.exit_code == 1
+    assert out.output == (
+        f"{log}: the audit log `{log}` ends before the head the guard last wrote (record 4):"
+        " its tail was cut or replaced\n"
+    )
 
 
 def test_an_audit_path_that_is_not_a_regular_file_is_refused(counter, tmp_path):

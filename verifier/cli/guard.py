@@ -156,18 +156,22 @@ def audit() -> None:
 )
 def audit_verify(log: str, head: str | None, secret: str | None, write_head: bool) -> None:
     """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
-    from verifier.guard.audit import AuditError, verify_file
+    from verifier.guard.audit import AuditError, check_head, verify_file
     from verifier.guard.audit import write_head as accept_head
     from verifier.guard.secret import SecretError, load_secret
 
     try:
         key = load_secret(secret) if secret is not None else None
         report = verify_file(log, head, key)
+        problem = check_head(log, key) if report.ok and not write_head else None
         if report.ok and write_head:
             accept_head(log, key)
     except (AuditError, SecretError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if problem is not None:
+        click.echo(f"{log}: {problem}")
+        sys.exit(1)
     if report.ok:
         click.echo(f"ok: {report.records} records, head {report.head}")
         sys.exit(0)

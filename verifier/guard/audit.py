@@ -99,22 +99,9 @@ class AuditLog:
                 f"the audit log `{self.path}` does not verify: record {report.bad_line}"
                 f" {report.problem}"
             )
-        exists, head = read_head(self.head_path, self.keying.key)
-        if lines and not exists:
-            raise AuditIntegrityError(
-                f"the audit log `{self.path}` has no head file `{self.head_path}`; restore it, or"
-                " after checking the log run `verifier audit verify LOG --write-head`"
-            )
-        if exists and head is None:
-            raise AuditIntegrityError(f"the head file `{self.head_path}` does not verify")
-        if head is not None and (
-            head.seq > len(lines)
-            or (head.seq and json.loads(lines[head.seq - 1])["hash"] != head.hash)
-        ):
-            raise AuditIntegrityError(
-                f"the audit log `{self.path}` ends before the head the guard last wrote"
-                f" (record {head.seq}): its tail was cut or replaced"
-            )
+        problem = head_problem(self.path, lines, self.keying.key)
+        if problem is not None:
+            raise AuditIntegrityError(problem)
         self._seq, self._head = report.records, report.head
         self._last = lines[-1] if lines else b""
         st = os.fstat(self._fd)
@@ -218,6 +205,39 @@ class AuditLog:
         if self._heads is not None:
             with contextlib.suppress(OSError):
                 self._heads.close()
+
+
+def head_problem(path: str, lines: list[bytes], key: bytes | None) -> str | None:
+    """Why a verified log does not reach the head in its head file (`LOG.head`), or None."""
+    head_path = path + ".head"
+    exists, head = read_head(head_path, key)
+    if lines and not exists:
+        return (
+            f"the audit log `{path}` has no head file `{head_path}`; restore it, or after"
+            " checking the log run `verifier audit verify LOG --write-head`"
+        )
+    if exists and head is None:
+        return f"the head file `{head_path}` does not verify"
+    if head is not None and (
+        head.seq > len(lines) or (head.seq and json.loads(lines[head.seq - 1])["hash"] != head.hash)
+    ):
+        return (
+            f"the audit log `{path}` ends before the head the guard last wrote"
+            f" (record {head.seq}): its tail was cut or replaced"
+        )
+    return None
+
+
+def check_head(path: str, secret: Secret | None) -> str | None:
+    """`head_problem` of a log file that verifies (the offline verifier's head check)."""
+    try:
+        with open(path, "rb") as fh:
+            lines = fh.readlines()
+    except OSError as err:
+        raise AuditError(f"cannot read the audit log `{path}`: {err.strerror or err}") from None
+    if not os.path.exists(path + ".head"):
+        return None  # offline, a log without a head file is checked as a chain only
+    return head_problem(path, lines, Keying.of(secret).key)
 
 
 def write_head(path: str, secret: Secret | None) -> Head:
