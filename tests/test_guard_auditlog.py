@@ -282,3 +282,16 @@ def test_a_hostile_head_file_is_refused(counter, tmp_path, garbage):
     Path(f"{log}.head").write_bytes(garbage)
     with pytest.raises(GuardError, match=r"the head file `.*` does not verify"):
         Guard.load(counter, store=f"sqlite:///{tmp_path / 's.db'}", audit=str(log))
+
+
+def test_lone_surrogates_in_a_request_are_recorded_and_verify(counter, tmp_path):
+    from verifier.guard import verify_file
+
+    _guard, s, log = _running(counter, tmp_path)
+    assert s.propose("\ud800", {}).reason == "unknown action `\ud800`"
+    assert s.propose("inc", {"a\udc00": "\ud800"}).verdict == "deny"
+    assert s.propose("inc", {}).verdict == "allow"  # the log was not broken by them
+    report = verify_file(str(log))
+    assert report.ok and report.records == 8
+    names = [r.get("name") for r in read_records(str(log)) if r.get("kind") == "action"]
+    assert names[2:4] == ["\ud800", "inc"]

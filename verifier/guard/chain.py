@@ -29,8 +29,11 @@ class AuditIntegrityError(AuditError):
 
 
 def canonical(value: Any) -> bytes:
-    """The canonical JSON bytes of a value (sorted keys, no whitespace, UTF-8)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The canonical JSON bytes of a value (sorted keys, no whitespace, UTF-8). A lone
+    surrogate (which UTF-8 cannot encode) is written as its JSON escape `\\udXXX`, which reads
+    back as the same string, so a hostile name or argument is still recorded and verifies."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def record_hash(record: dict[str, Any], key: bytes | None = None) -> str:
