@@ -489,10 +489,18 @@ def test_a_deleted_row_does_not_restart_a_budget(counter, tmp_path):
         "quarantine",
         "integrity failure: the stored record of session `x` was deleted",
     )
+    assert s.state()["quarantine"] == d.reason  # it is back, quarantined
     guard.close()
     again = Guard.load(counter, store=f"sqlite:///{db}", audit=str(audit))  # and at restart
     state = again.session("x").state()
     assert state["quarantine"] == "integrity failure: the stored record of session `x` was deleted"
+    _put_row(db, "x", None)  # deleted again, then the guard restarts
+    again.close()
+    again = Guard.load(counter, store=f"sqlite:///{db}", audit=str(audit))
+    state = again.session("x").state()
+    assert state["quarantine"] == "integrity failure: the stored record of session `x` was deleted"
+    assert again.release("x", "root", reset=True).verdict == "allow"  # the administrator's way
+    assert again.session("x").propose("inc", {}).verdict == "allow"
 
 
 def test_a_keyed_digest_refuses_a_recomputed_one(counter, tmp_path):

@@ -89,8 +89,12 @@ class Ledger:
             self._check_doubtful(sid, rec)
         seen = self.known.get(sid)
         if seen is not None:
-            if rec is None:
-                raise IntegrityError(f"the stored record of session `{sid}` was deleted")
+            if rec is None:  # re-created quarantined, so that `release(reset=True)` can act
+                reason = f"the stored record of session `{sid}` was deleted"
+                gone = Record(0, self.initial[0], seen + 1, f"integrity failure: {reason}")
+                if self.store.create(sid, gone._replace(program=self.program_id)):
+                    self.known[sid] = gone.rev
+                raise IntegrityError(reason)
             if rec.rev < seen:
                 raise IntegrityError(
                     f"the stored record of session `{sid}` is older than one this guard has"
