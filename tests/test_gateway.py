@@ -29,13 +29,26 @@ def signed_artifact() -> Path:
     """A key pair and the signed workspace artifact, built once per test process."""
     folder = Path(tempfile.mkdtemp(prefix="verifier-gateway-tests-"))
     atexit.register(shutil.rmtree, folder, True)
-    run = [VERIFIER, "keygen", str(folder / "ci")]
-    subprocess.run(run, check=True, capture_output=True, timeout=60)
+    for run in ([VERIFIER, "keygen", "ci"], [VERIFIER, "keygen", "--secret", "guard"]):
+        subprocess.run(run, check=True, capture_output=True, timeout=60, cwd=folder)
     spec = str(EXAMPLE / "workspace.cap")
     out = str(folder / "workspace.artifact.json")
     run = [VERIFIER, "compile", spec, "-o", out, "--sign-key", str(folder / "ci.key")]
     subprocess.run(run, check=True, capture_output=True, timeout=60)
     return folder
+
+
+def decisions(folder: Path) -> list[dict]:
+    """The decision records of the audit log (without the outcome records of commits)."""
+    lines = (folder / "audit.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] != "outcome"]
+
+
+def committed(folder: Path, name: str) -> list[dict]:
+    """The allowed decisions on `name` whose commit the log records."""
+    lines = [json.loads(x) for x in (folder / "audit.jsonl").read_text().splitlines()]
+    done = {r["of"] for r in lines if r["kind"] == "outcome" and r.get("commit")}
+    return [r for r in lines if r.get("name") == name and r.get("decision_id") in done]
 
 
 def setup_workspace(tmp: Path) -> Path:
@@ -46,12 +59,13 @@ def setup_workspace(tmp: Path) -> Path:
     (ws / "private" / "customers.csv").write_text("alice,4111\n")
     shutil.copy(EXAMPLE / "upstream.py", tmp / "upstream.py")
     built = signed_artifact()
-    for name in ("ci.pub", "workspace.artifact.json"):
+    for name in ("ci.pub", "guard.secret", "workspace.artifact.json"):
         shutil.copy(built / name, tmp / name)
     config = tmp / "gateway.toml"
     config.write_text(
         f"""artifact = "workspace.artifact.json"
 public_key = "ci.pub"
+secret = "guard.secret"
 store = "sqlite:///guard.db"
 audit = "audit.jsonl"
 
@@ -129,7 +143,7 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
     outbox = [json.loads(x) for x in (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()]
     assert [m["to"] for m in outbox] == ["bob@corp.example"]
     # every call went through one guard session; the audit chain verifies
-    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    records = decisions(tmp_path)
     assert len({r["session"] for r in records}) == 1
     assert [(r["name"], r["verdict"]) for r in records] == [
         ("read", "allow"),
@@ -147,12 +161,12 @@ def test_stdio_gateway_allows_denies_and_observes(tmp_path: Path) -> None:
         "tool": "delete_file",
         "reason": "tool `delete_file` is not bound by the policy",
     }
-    verify = subprocess.run(
-        [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")],
-        capture_output=True,
-        timeout=60,
-    )
-    assert verify.returncode == 0, verify.stdout
+    log, secret = str(tmp_path / "audit.jsonl"), str(tmp_path / "guard.secret")
+    verify = [VERIFIER, "audit", "verify", log, "--secret", secret]
+    assert subprocess.run(verify, capture_output=True, timeout=60).returncode == 0
+    # the chain is keyed with the guard's secret: without it, it does not verify
+    unkeyed = subprocess.run(verify[:-2], capture_output=True, text=True, timeout=60)
+    assert unkeyed.returncode == 1 and "record 1 is keyed: pass --secret" in unkeyed.stdout
 
 
 @pytest.mark.parametrize(

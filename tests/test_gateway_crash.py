@@ -16,16 +16,13 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.test_gateway import VERIFIER, setup_workspace
+from tests.test_gateway import VERIFIER, committed, setup_workspace
 from tests.test_gateway_http import free_port, http_config, wait_for_port
-
-
-def audit_records(folder: Path) -> list[dict]:
-    return [json.loads(x) for x in (folder / "audit.jsonl").read_text().splitlines()]
 
 
 def verifies(folder: Path) -> bool:
     run = [VERIFIER, "audit", "verify", str(folder / "audit.jsonl")]
+    run += ["--secret", str(folder / "guard.secret")]
     return subprocess.run(run, capture_output=True, timeout=60).returncode == 0
 
 
@@ -59,7 +56,7 @@ def test_two_gateways_share_one_budget(tmp_path: Path) -> None:
         for x in (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()
     ]
     assert sorted(outbox) == sorted(allowed)
-    sends = [r for r in audit_records(tmp_path) if r["name"] == "send" and r["verdict"] == "allow"]
+    sends = committed(tmp_path, "send")
     assert len(sends) == 3 and {r["session"] for r in sends} == {"shared-ticket"}
     assert verifies(tmp_path)
 
@@ -112,9 +109,7 @@ def test_kill_9_loses_no_allowed_call_and_forwards_none_unrecorded(tmp_path: Pat
             gateway.wait(timeout=10)
             assert round_ == 0 or done
         written = sorted(p.name for p in (tmp_path / "ws" / "public").glob("w*.txt"))
-        allows = [
-            r for r in audit_records(tmp_path) if r["name"] == "write" and r["verdict"] == "allow"
-        ]
+        allows = committed(tmp_path, "write")
         # every call the agent saw succeed happened; nothing reached the upstream unrecorded
         assert {Path(p).name for p in done} <= set(written)
         assert len(written) <= len(allows)

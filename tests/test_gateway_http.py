@@ -17,7 +17,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.test_gateway import VERIFIER, setup_workspace
+from tests.test_gateway import VERIFIER, decisions, setup_workspace
 
 
 def free_port() -> int:
@@ -140,7 +140,7 @@ def test_http_on_both_sides_with_metrics(tmp_path: Path) -> None:
     outbox = (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()
     assert [json.loads(x)["to"] for x in outbox] == ["bob@corp.example"]
     # stopped with SIGTERM: every decision is in the log and the chain verifies
-    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    records = decisions(tmp_path)
     assert [(r["name"], r["verdict"]) for r in records] == [
         ("fetch", "allow"),
         ("fetched", "allow"),
@@ -148,6 +148,7 @@ def test_http_on_both_sides_with_metrics(tmp_path: Path) -> None:
         ("send", "allow"),
     ]
     verify = [VERIFIER, "audit", "verify", str(tmp_path / "audit.jsonl")]
+    verify += ["--secret", str(tmp_path / "guard.secret")]
     assert subprocess.run(verify, capture_output=True, timeout=60).returncode == 0
 
 
@@ -169,5 +170,5 @@ def test_session_from_a_configured_header(tmp_path: Path) -> None:
     assert first[1][1].startswith("deny: `read` requires")
     assert again[1][1].startswith("deny: `read` requires")
     assert other[1][1].startswith("deny: `read` requires")
-    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    records = decisions(tmp_path)
     assert {r["session"] for r in records} == {"hdr-ticket-1", "hdr-ticket-2"}

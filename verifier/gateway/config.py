@@ -49,12 +49,13 @@ class Config:
     roots: tuple[tuple[str, str], ...] = ()
     metrics_port: int | None = None
     otel: str | None = None  # None | "console"
+    secret: str | None = None  # the guard's secret: keys the audit chain and store digests
     workdir: str = "."  # the configuration file's folder: upstream commands run there
 
 
 _TOP = {
-    "artifact", "public_key", "store", "audit", "upstream", "listen", "session", "limits",
-    "roots", "metrics", "otel",
+    "artifact", "public_key", "secret", "store", "audit", "upstream", "listen", "session",
+    "limits", "roots", "metrics", "otel",
 }  # fmt: skip
 
 
@@ -124,6 +125,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         return None if value is None else str((base / value).resolve())
 
     artifact, public_key, audit = path("artifact"), path("public_key", False), path("audit")
+    secret = path("secret", False)
     store = _str(d, "store", "")
     assert artifact is not None and audit is not None and store is not None
     if store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
@@ -192,6 +194,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         workdir=str(base),
         metrics_port=_int(metrics, "port", "metrics.", 1, 65535, 1) if "port" in metrics else None,
         otel=None if otel in (None, "none") else otel,
+        secret=secret,
     )
 
 

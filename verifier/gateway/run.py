@@ -24,6 +24,7 @@ def open_guard(config: Config) -> Guard:
         config.store,
         config.audit,
         public_key=config.public_key,
+        secret=config.secret,
         denial_limit=denial_limit,
     )
 
