@@ -17,7 +17,7 @@ from verifier.guard.audit import AuditLog
 from verifier.guard.decision import DENY, ESCALATE, QUARANTINE, Decision, Outcome, describe_error
 from verifier.guard.program import Entry, Program, Refusal, State
 from verifier.guard.records import decision_record
-from verifier.guard.store import Record, Store, StoreError, TokenRecord
+from verifier.guard.store import PENDING, ApprovalRecord, Record, Store, StoreError
 
 
 class Ledger:
@@ -94,8 +94,11 @@ class Ledger:
         if out.record is not None and not self.store.cas(sid, rec.rev, out.record):
             self._abort(sid, decision)
             return None
-        if out.token is not None and isinstance(entry, Entry):
-            self._put_token(sid, rec, entry, out.token, decision.decision_id)
+        if out.grant is not None:  # spent; a leftover is harmless (bound to the old version)
+            with contextlib.suppress(Exception):
+                self.store.replace_approval(out.grant, None)
+        if out.verdict == ESCALATE and out.approval is not None and isinstance(entry, Entry):
+            self._put_approval(sid, rec, entry, out.approval, decision.decision_id)
         return decision
 
     def emit(
@@ -120,19 +123,24 @@ class Ledger:
                 del fields["args"]
             if self.shadow:
                 fields["shadow"] = True
+            if out.approval is not None or out.grant is not None:
+                fields["approval"] = out.approval or out.grant.id  # type: ignore[union-attr]
             fields.update(extra or {})
             self.audit.append(fields)
         action = name if isinstance(name, str) else None
-        token = out.token if out.verdict == ESCALATE else None
         return Decision(
-            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, token,
+            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, out.approval,
             self.shadow, out.line,
         )  # fmt: skip
 
-    def _put_token(self, sid: str, rec: Record, entry: Entry, token: str, did: str) -> None:
-        expires = self.clock() + self.token_ttl
-        data = TokenRecord(sid, rec.version, entry.name, entry.args, entry.args_hash, expires, did)
-        self.store.put_token(token, data)
+    def _put_approval(self, sid: str, rec: Record, entry: Entry, aid: str, did: str) -> None:
+        now = self.clock()
+        self.store.put_approval(
+            ApprovalRecord(
+                aid, sid, rec.version, entry.name, entry.args, entry.args_hash, self.program_id,
+                PENDING, now, now + self.token_ttl, did,
+            )
+        )  # fmt: skip
 
     def _abort(self, sid: str, decision: Decision) -> None:
         if self.audit is not None:

@@ -6,14 +6,13 @@ import time
 from typing import Any
 
 from verifier.guard.store.base import (
+    ApprovalRecord,
     Record,
     StoreError,
-    TokenRecord,
+    decode_approval,
     decode_record,
-    decode_token,
+    encode_approval,
     encode_record,
-    encode_token,
-    token_key,
 )
 
 # KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text.
@@ -27,6 +26,20 @@ return 0
 """
 
 
+# KEYS[1] the approvals hash; ARGV: id, expected text, new text ("" = delete).
+_SWAP = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+return 1
+"""
+
+
 class RedisStore:
     """Session records in Redis, under a key prefix."""
 
@@ -37,6 +50,8 @@ class RedisStore:
         self._r = client
         self._prefix = prefix
         self._cas = client.register_script(_CAS)
+        self._swap = client.register_script(_SWAP)
+        self._approvals = f"{prefix}approvals"
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -74,14 +89,23 @@ class RedisStore:
         args = [expected_rev, record.rev, encode_record(session, record)]
         return bool(self._call(self._cas, keys=[self._key(session)], args=args))
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
-        ttl = max(1, int(data.expires - time.time()) + 60)
-        key = f"{self._prefix}t:{token_key(token)}"
-        self._call(self._r.set, key, encode_token(data), ex=ttl)
+    def put_approval(self, approval: ApprovalRecord) -> None:
+        self._call(self._r.hsetnx, self._approvals, approval.id, encode_approval(approval))
+        stale = [a for a in self.approvals() if a.expires < time.time() - 3600]
+        for a in stale:
+            self.replace_approval(a, None)
 
-    def take_token(self, token: str) -> TokenRecord | None:
-        text = self._call(self._r.getdel, f"{self._prefix}t:{token_key(token)}")
-        return None if text is None else decode_token(text)
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        text = self._call(self._r.hget, self._approvals, approval_id)
+        return None if text is None else decode_approval(text)
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
+        found = [decode_approval(t) for t in self._call(self._r.hvals, self._approvals)]
+        return [a for a in found if session is None or a.session == session]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        args = [old.id, encode_approval(old), "" if new is None else encode_approval(new)]
+        return bool(self._call(self._swap, keys=[self._approvals], args=args))
 
     def close(self) -> None:
         self._call(self._r.close)
