@@ -56,6 +56,26 @@ def test_threads_sharing_one_guard_keep_the_audit_chain(counter, tmp_path, store
     Guard.load(counter, store=url, audit=str(log)).close()  # starts again on the same log
 
 
+def test_threads_on_an_unaudited_in_memory_guard_lose_no_update(counter):
+    guard = Guard.load(counter)  # the lock-free fast path: the store's compare-and-set decides
+    seen: list[list[str]] = []
+
+    def work() -> None:
+        session = guard.session("shared")
+        seen.append([session.propose("inc", {}).reason or "allow" for _ in range(250)])
+
+    workers = [threading.Thread(target=work) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    reasons = Counter(v for vs in seen for v in vs)
+    allowed = reasons.pop("allow")
+    assert all(r.startswith("the session advanced concurrently from version") for r in reasons)
+    assert guard.session("shared").state()["state"] == {"n": allowed}
+    assert guard.session("shared").state()["version"] == allowed
+
+
 # ---- item 10: session identity
 
 

@@ -17,6 +17,7 @@ def _register() -> None:
     # Each command lives in its own module; one line each here.
     from verifier.cli.check import check, graph
     from verifier.cli.guard import audit, compile_cmd, keygen, replay
+    from verifier.cli.operator import approvals, approve, reject, release
 
     main.add_command(check)
     main.add_command(graph)
@@ -24,6 +25,10 @@ def _register() -> None:
     main.add_command(keygen)
     main.add_command(audit)
     main.add_command(replay)
+    main.add_command(approvals)
+    main.add_command(approve)
+    main.add_command(reject)
+    main.add_command(release)
     main.add_command(__import__("verifier.cli.certify", fromlist=["certify"]).certify)
 
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from verifier.guard.boundary import approval_id_problem, id_problem
+from verifier.guard.boundary import bad_approval_id, bad_id
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision, Outcome
 from verifier.guard.ledger import Ledger
 from verifier.guard.program import Entry, Refusal, State
@@ -22,6 +22,11 @@ from verifier.guard.store import APPROVED, PENDING, ApprovalRecord, Record
 
 Integrity = Callable[[Record], "Outcome | None"]
 Admissible = Callable[[Record, str, "Entry | Refusal"], Outcome]
+
+
+def rejected_by(approver: str) -> str:
+    """The reason of a successful reject (its verdict is deny: the proposal is refused)."""
+    return f"rejected by {approver}"
 
 
 def new_approval_id() -> str:
@@ -64,7 +69,7 @@ class Approvals:
 
     def list(self, session: str | None = None) -> list[ApprovalRecord]:
         """The approvals waiting (`pending`) or granted and not yet spent (`approved`)."""
-        if session is not None and id_problem("session id", session) is not None:
+        if session is not None and bad_id("session id", session) is not None:
             return []
         found = self._ledger.store.approvals(session)
         return sorted(found, key=lambda a: (a.created, a.id))
@@ -78,7 +83,7 @@ class Approvals:
         return self._run(approval_id, approver, "reject")
 
     def _run(self, approval_id: str, approver: str, kind: str) -> Decision:
-        problem = approval_id_problem(approval_id) or id_problem("approver", approver)
+        problem = bad_approval_id(approval_id) or bad_id("approver", approver)
         with self._lock:
             if problem is not None:
                 return self._ledger.failed("", kind, None, None, DENY, problem)
@@ -102,7 +107,7 @@ class Approvals:
         if problem is not None:
             return self._deny(kind, a, entry, rec, problem, extra)
         if kind == "reject":
-            return self._swap(a, None, entry, rec, Outcome(DENY, f"rejected by {approver}"), extra)
+            return self._swap(a, None, entry, rec, Outcome(DENY, rejected_by(approver)), extra)
         return self._approve(a, entry, rec, approver, extra)
 
     def _approval_problem(self, a: ApprovalRecord, entry: Entry | Refusal, kind: str) -> str | None:
@@ -187,7 +192,7 @@ def revoke_all(ledger: Ledger, sid: str) -> list[str]:
 
 def release(ledger: Ledger, sid: str, admin: str, reset: bool) -> Decision:
     """Lift a quarantine, revoking the session's approvals; `reset` also restarts its state."""
-    problem = id_problem("session id", sid) or id_problem("admin", admin)
+    problem = bad_id("session id", sid) or bad_id("admin", admin)
     if problem is None and type(reset) is not bool:
         problem = f"`reset` must be true or false, not {reset!r}"
     if problem is not None:

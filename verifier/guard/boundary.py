@@ -28,7 +28,7 @@ SEQUENCES = (list, tuple, set, frozenset)
 INT_BITS = 64
 
 
-def id_problem(what: str, value: Any) -> str | None:
+def bad_id(what: str, value: Any) -> str | None:
     """Why `value` is not a valid `what` (session id, approver, admin), or None."""
     if type(value) is not str:
         return f"invalid {what} {preview(value)}: a {what} is a string, not {type(value).__name__}"
@@ -39,13 +39,13 @@ def id_problem(what: str, value: Any) -> str | None:
 
 def require_id(what: str, value: Any) -> str:
     """`value` if it is a valid `what`; GuardError otherwise."""
-    problem = id_problem(what, value)
+    problem = bad_id(what, value)
     if problem is not None:
         raise GuardError(problem)
     return str(value)
 
 
-def approval_id_problem(value: Any) -> str | None:
+def bad_approval_id(value: Any) -> str | None:
     """Why `value` is not an approval id (`ap-` and 24 hex digits), or None."""
     if type(value) is str and APPROVAL_ID.fullmatch(value) is not None:
         return None
@@ -88,28 +88,6 @@ def request_problem(kind: str, name: Any, args: Any, limits: RequestLimits) -> s
         if problem is not None:
             return problem
     return None
-
-
-def plainly_small(name: Any, args: Any, limits: RequestLimits) -> bool:
-    """Whether a request is plainly within the limits: a short name and a few short scalars
-    (the fast path's cheap test; anything else is measured by `request_problem`)."""
-    if type(name) is not str or len(name) > limits.name or type(args) is not dict:
-        return False
-    if len(args) > limits.args:
-        return False
-    for key, value in args.items():
-        if type(key) is not str or len(key) > limits.name:
-            return False
-        kind = type(value)
-        if kind is str:
-            if len(value) > limits.name:
-                return False
-        elif kind is int:
-            if value.bit_length() > INT_BITS:
-                return False
-        elif kind is not bool:
-            return False
-    return True
 
 
 class _Walk:
