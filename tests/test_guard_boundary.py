@@ -241,3 +241,52 @@ def test_an_oversized_event_quarantines(artifact, tmp_path):
     assert d.verdict == "quarantine"
     assert d.reason == "argument `x` is too long (100000 characters, at most 4096)"
     assert session.state()["quarantine"] == d.reason
+
+
+# ---- any request: a clean decision, a bounded record
+
+
+def _values(leaf_size: int):
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(),
+        st.text(max_size=leaf_size), st.binary(max_size=8),
+    )  # fmt: skip
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=8), inner, max_size=6)
+        ),
+        max_leaves=30,
+    )
+
+
+def test_any_request_gets_a_decision_and_a_bounded_record(artifact, tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    log = tmp_path_factory.mktemp("fuzz") / "a.jsonl"
+    guard = Guard.load(artifact, audit=str(log))
+    names = st.one_of(
+        st.sampled_from(["read", "send", "draft", "user_opens_session"]), _values(9000)
+    )
+    sids = st.one_of(st.sampled_from(["s", "t"]), _values(200))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        sid=sids,
+        kind=st.sampled_from(["action", "event", "other"]),
+        name=names,
+        args=st.one_of(_values(9000), st.dictionaries(st.text(max_size=9), _values(9000))),
+    )
+    def check(sid, kind, name, args) -> None:  # fmt: skip
+        before = log.stat().st_size if log.exists() else 0
+        d = guard.decide(sid, kind, name, args)
+        assert d.verdict in ("allow", "deny", "escalate", "quarantine")
+        assert d.reason is None or len(d.reason) < 4096 + 600  # at most one capped string
+        # one record: at most the capped request (16384 characters of up to 4 UTF-8 bytes)
+        assert log.stat().st_size - before < 4 * 16384 + 4000
+
+    check()
+    assert verify_file(str(log)).ok
