@@ -236,3 +236,26 @@ def test_approve_decides_the_guard_again(artifact, tmp_path):
     assert (refused.verdict, refused.reason) == (
         "deny", "`send` requires `phase == working and draft_ready` (line 42)",
     )  # fmt: skip
+
+
+def test_a_guarded_tool_runs_once_after_its_approval(artifact):
+    from verifier.guard import ToolDenied, guarded
+
+    guard = Guard.load(artifact)
+    session = drafting(guard)
+    sent: list[bool] = []
+
+    @guarded(session)
+    def send(external: bool) -> None:
+        sent.append(external)
+
+    with pytest.raises(ToolDenied) as info:
+        send(True)
+    escalated = info.value.decision
+    assert (escalated.verdict, sent) == ("escalate", [])
+    assert guard.approvals.approve(escalated.approval_id, "alice").verdict == "allow"
+    send(True)  # the agent calls the tool again: it runs, once
+    assert sent == [True]
+    with pytest.raises(ToolDenied):
+        send(True)  # no draft any more
+    assert sent == [True]

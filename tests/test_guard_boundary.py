@@ -290,3 +290,21 @@ def test_any_request_gets_a_decision_and_a_bounded_record(artifact, tmp_path_fac
 
     check()
     assert verify_file(str(log)).ok
+
+
+def test_request_limits_are_options_validated_like_the_others(artifact):
+    from verifier.guard import RequestLimits
+
+    with pytest.raises(GuardError, match=r"invalid `RequestLimits`: `name` must be an integer"):
+        RequestLimits(name=0)
+    with pytest.raises(GuardError, match=r"invalid `RequestLimits`: `string` must be"):
+        RequestLimits(string=True)
+    with pytest.raises(GuardError, match="option `limits` must be a RequestLimits"):
+        Guard.load(artifact, limits={"name": 3})
+    guard = Guard.load(artifact, limits=RequestLimits(name=20))
+    session = _opened(guard)
+    d = session.propose("y" * 21)
+    assert (d.verdict, d.reason) == (
+        "deny",
+        "the action name is too long (21 characters, at most 20)",
+    )
