@@ -308,3 +308,32 @@ def test_request_limits_are_options_validated_like_the_others(artifact):
         "deny",
         "the action name is too long (21 characters, at most 20)",
     )
+
+
+class Hostile(str):
+    def __repr__(self) -> str:
+        raise RuntimeError("repr bomb")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("eq bomb")
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize(
+    ("sid", "kind", "name"),
+    [
+        (Hostile("s"), "action", "draft"),
+        ("s", Hostile("action"), "draft"),
+        (10**5000, "action", "draft"),
+        ("s", "action", Hostile("draft")),
+        ("s", "action", 10**5000),
+    ],
+    ids=["sid-repr", "kind-eq", "sid-huge-int", "name-repr", "name-huge-int"],
+)
+def test_hostile_objects_get_a_decision_not_an_exception(artifact, tmp_path, sid, kind, name):
+    log = tmp_path / "a.jsonl"
+    guard = Guard.load(artifact, audit=str(log))
+    d = guard.decide(sid, kind, name, {})
+    assert d.verdict in ("deny", "quarantine")
+    assert verify_file(str(log)).ok

@@ -54,12 +54,15 @@ def bad_approval_id(value: Any) -> str | None:
 
 def preview(value: Any, limit: int = 40) -> str:
     """A short, printable ASCII rendering of any value, in backticks, safe to log."""
-    if type(value) is str:
+    kind = type(value)  # exact types only: a subclass's own __repr__ never runs here
+    if kind is str:
         text = value
-    elif isinstance(value, JSON_SCALARS):
+    elif kind is int and value.bit_length() > INT_BITS:
+        text = f"<int of {value.bit_length()} bits>"
+    elif kind in JSON_SCALARS:
         text = repr(value)
     else:
-        text = f"<{type(value).__name__}>"
+        text = f"<{kind.__name__}>"
     shown = text[:limit].encode("ascii", "backslashreplace").decode("ascii")
     shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in shown)
     more = f"... ({len(text)} characters)" if len(text) > limit else ""
@@ -74,7 +77,7 @@ def request_problem(kind: str, name: Any, args: Any, limits: RequestLimits) -> s
     elif (problem := _Walk(limits).problem(name, f"the {kind} name")) is not None:
         return problem
     if type(args) is not dict:
-        return _Walk(limits).problem(args, "the arguments")
+        return _Walk(limits).problem(args, "the argument object")
     if len(args) > limits.args:
         return f"too many arguments ({len(args)}, at most {limits.args})"
     walk = _Walk(limits)

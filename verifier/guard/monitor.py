@@ -171,12 +171,13 @@ class Guard:
         self, sid: Any, kind: str, name: Any, args: Any, initial: State | None = None
     ) -> Decision:
         """Decide one proposal (kind "action") or observation (kind "event"); never raises."""
+        known = type(kind) is str and kind in KINDS
         problem = bad_id("session id", sid)
-        if problem is None and kind not in KINDS:
+        if problem is None and not known:
             problem = f"unknown request kind {preview(kind)} (use action or event)"
         if problem is not None:
             shown = name if type(name) is str and len(name) <= self.limits.name else None
-            kind = kind if kind in KINDS else preview(kind)
+            kind = kind if known else preview(kind)
             with self._lock:
                 return self.ledger.failed(preview(sid), kind, shown, None, DENY, problem)
         return self._decide_valid(sid, kind, name, args, initial)

@@ -16,7 +16,7 @@ from verifier.guard.audit import AuditLog
 MAX_TTL = 7 * 24 * 3600.0  # an approval older than a week is not a decision anybody remembers
 MAX_WINDOW = 1024
 SQLITE_PARAMS = {"synchronous": ("full", "normal", "extra")}
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "unix")
 STORE_METHODS = ("get", "create", "cas", "put_approval", "get_approval", "approvals")
 
 
