@@ -93,14 +93,16 @@ class Approvals:
 
     def _decide(self, aid: str, approver: str, kind: str) -> Decision:
         ledger = self._ledger
+        extra = {"approver": approver}
         found = ledger.store.get_approval(aid)
-        if found is None:
+        if found is None:  # recorded under the lock already held (no nested locking)
             reason = f"unknown approval `{aid}`: never issued, already decided or expired"
-            return ledger.failed("", kind, None, None, DENY, reason)
+            out = Outcome(DENY, reason, None, None, aid)
+            nobody = Record(-1, (), 0)
+            return ledger.emit("", kind, None, None, Refusal(reason), nobody, out, extra)
         a: ApprovalRecord = found
         entry = ledger.program.by_name(a.action, a.args)
         rec = ledger.store.get(a.session)
-        extra = {"approver": approver}
         if rec is None:
             return self._deny(kind, a, entry, Record(-1, (), 0), f"no session `{a.session}`", extra)
         problem = self._approval_problem(a, entry, kind)
