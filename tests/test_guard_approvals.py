@@ -74,8 +74,8 @@ def test_an_approved_proposal_commits_exactly_once_on_the_identical_retry(artifa
     d = session.propose(*SEND)
     assert guard.approvals.approve(d.approval_id, "alice").verdict == "allow"
     retry = session.propose(*SEND)
-    assert (retry.verdict, retry.reason, retry.version) == (
-        "allow", f"approved by alice ({d.approval_id})", 5,
+    assert (retry.verdict, retry.reason, retry.version, retry.approval_id) == (
+        "allow", f"approved by alice ({d.approval_id})", 5, d.approval_id,
     )  # fmt: skip
     assert session.state()["state"]["sends"] == 2
     assert guard.approvals.list() == []  # spent

@@ -17,9 +17,9 @@ class Decision(NamedTuple):
 
     `version` is the session's state version after the decision; `reason` names the failed
     clause and its spec line (None on allow, except an allow that spends an approval);
-    `approval_id` names the pending approval on escalate (and the approval an operator decided
-    on approve and reject): an id, never an authority; `shadow` is True when the guard runs in
-    log-only mode (nothing was enforced).
+    `approval_id` names the pending approval on escalate, the approval an allow spent, and the
+    approval an operator decided on approve and reject: an id, never an authority; `shadow` is
+    True when the guard runs in log-only mode (nothing was enforced).
     """
 
     verdict: str

@@ -115,6 +115,7 @@ class Ledger:
         """Record a decision in the audit log (if any) and return it."""
         did = self.new_id()
         after = out.record.version if out.record is not None else rec.version
+        approval = out.grant.id if out.grant is not None else out.approval
         if self.audit is not None:
             fields = decision_record(sid, kind, name, args, entry, rec, out, did)
             fields["time"] = self.clock()
@@ -123,13 +124,13 @@ class Ledger:
                 del fields["args"]
             if self.shadow:
                 fields["shadow"] = True
-            if out.approval is not None or out.grant is not None:
-                fields["approval"] = out.approval or out.grant.id  # type: ignore[union-attr]
+            if approval is not None:
+                fields["approval"] = approval
             fields.update(extra or {})
             self.audit.append(fields)
         action = name if isinstance(name, str) else None
         return Decision(
-            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, out.approval,
+            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, approval,
             self.shadow, out.line,
         )  # fmt: skip
 
