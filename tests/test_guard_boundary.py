@@ -6,10 +6,11 @@ import json
 import math
 import threading
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
-from tests.guard_support import COUNTER, ROOT, write_artifact
+from tests.guard_support import COUNTER, ROOT, redis_server, write_artifact
 from verifier.guard import DenialLimit, Guard, GuardError, verify_file
 from verifier.guard.audit import read_records
 
@@ -29,9 +30,17 @@ def counter(tmp_path_factory) -> str:
 # ---- item 6: one Guard shared by threads
 
 
-@pytest.mark.parametrize("store", ["memory://", "sqlite"])
-def test_threads_sharing_one_guard_keep_the_audit_chain(counter, tmp_path, store):
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.mark.parametrize("store", ["memory://", "sqlite", "redis"])
+def test_threads_sharing_one_guard_keep_the_audit_chain(counter, tmp_path, store, request):
     url = f"sqlite:///{tmp_path / 's.db'}?synchronous=normal" if store == "sqlite" else store
+    if store == "redis":
+        url = request.getfixturevalue("redis_url")
     log = tmp_path / "a.jsonl"
     guard = Guard.load(counter, store=url, audit=str(log))
     threads, each = 8, 250 if store == "memory://" else 60

@@ -129,6 +129,14 @@ def test_unusable_inputs_exit_2_without_a_traceback(artifact, tmp_path):
         assert result.output.startswith("error: ") and message in result.output
         assert "Traceback" not in result.output
     assert run("approve", "ap-1", "--approver", "a").exit_code == 2  # no artifact, no store
+    store = ["--artifact", artifact, "--store", f"sqlite:///{tmp_path / 'ok.db'}"]
+    bad = run("approvals", "list", *store, "--session", "Ticket 1")
+    assert (bad.exit_code, bad.output) == (
+        2,
+        "error: invalid session id `Ticket 1`: use 1 to 128 characters: lowercase ASCII "
+        "letters, digits and `. _ - : @ / + =`, starting with a letter or a digit\n",
+    )
+    assert run("approvals", "list", *store, "--session", "t-1").output == "no approvals\n"
 
 
 def test_the_commands_read_their_connection_from_the_environment(running, monkeypatch):

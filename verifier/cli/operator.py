@@ -109,6 +109,8 @@ def approvals_list(session: str | None, fmt: str, **conn: Any) -> None:
     guard = _open(conn)
     try:
         found = guard.approvals.list(session)
+    except GuardError as err:
+        _fail(str(err))
     except Exception as err:  # a store that fails while listing: report it, no traceback
         _fail(f"cannot list the approvals: {err}")
     finally:

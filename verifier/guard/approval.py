@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from verifier.guard.boundary import bad_approval_id, bad_id
+from verifier.guard.boundary import bad_approval_id, bad_id, require_id
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision, Outcome
 from verifier.guard.ledger import Ledger
 from verifier.guard.program import Entry, Refusal, State
@@ -69,8 +69,8 @@ class Approvals:
 
     def list(self, session: str | None = None) -> list[ApprovalRecord]:
         """The approvals waiting (`pending`) or granted and not yet spent (`approved`)."""
-        if session is not None and bad_id("session id", session) is not None:
-            return []
+        if session is not None:
+            require_id("session id", session)
         found = self._ledger.store.approvals(session)
         return sorted(found, key=lambda a: (a.created, a.id))
 
