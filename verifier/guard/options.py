@@ -17,7 +17,15 @@ MAX_TTL = 7 * 24 * 3600.0  # an approval older than a week is not a decision any
 MAX_WINDOW = 1024
 SQLITE_PARAMS = {"synchronous": ("full", "normal", "extra")}
 REDIS_SCHEMES = ("redis", "unix")
-STORE_METHODS = ("get", "create", "cas", "put_approval", "get_approval", "approvals")
+STORE_METHODS = (
+    "get",
+    "create",
+    "cas",
+    "put_approval",
+    "get_approval",
+    "approvals",
+    "replace_approval",
+)
 
 
 class GuardError(Exception):
