@@ -259,3 +259,33 @@ def test_a_guarded_tool_runs_once_after_its_approval(artifact):
     with pytest.raises(ToolDenied):
         send(True)  # no draft any more
     assert sent == [True]
+
+
+def test_of_two_operators_deciding_one_approval_at_once_one_wins(artifact, tmp_path):
+    from verifier.guard.store.memory import MemoryStore
+
+    class Racing(MemoryStore):
+        """Another operator's reject lands just before this operator's approve."""
+
+        armed = False
+
+        def replace_approval(self, old, new):
+            if self.armed and new is not None:
+                self.armed = False
+                assert super().replace_approval(old, None)
+            return super().replace_approval(old, new)
+
+    log = tmp_path / "a.jsonl"
+    store = Racing()
+    guard = Guard.load(artifact, store=store, audit=str(log))
+    session = drafting(guard)
+    d = session.propose(*SEND)
+    store.armed = True
+    lost = guard.approvals.approve(d.approval_id, "alice")
+    assert (lost.verdict, lost.reason) == (
+        "deny", f"approval `{d.approval_id}` changed concurrently",
+    )  # fmt: skip
+    records = list(read_records(str(log)))
+    assert records[-1]["aborts"] == records[-2]["decision_id"]
+    assert (records[-2]["kind"], records[-2]["verdict"]) == ("approve", "allow")
+    assert session.propose(*SEND).verdict == "escalate"  # nothing was approved

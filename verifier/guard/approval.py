@@ -167,8 +167,9 @@ class Approvals:
         decision = ledger.emit(a.session, kind, a.action, a.args, entry, rec, out, extra)
         if ledger.store.replace_approval(a, new):
             return decision
-        ledger._abort(a.session, decision)
-        return self._deny(kind, a, entry, rec, f"approval `{a.id}` changed concurrently", extra)
+        # another operator decided first: a second record says this one did not take effect
+        lost = {**extra, "aborts": decision.decision_id}
+        return self._deny(kind, a, entry, rec, f"approval `{a.id}` changed concurrently", lost)
 
     def _deny(
         self,
