@@ -244,3 +244,53 @@ def test_a_tampered_binding_stops_the_start(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+
+
+async def escalate_flow(config: Path) -> list[tuple[bool, str]]:
+    """Escalate, approve on the operator side, retry: through once, then escalated again."""
+    params = StdioServerParameters(
+        command=VERIFIER, args=["gateway", str(config)], cwd=str(config.parent)
+    )
+    partner = {"to": "carol@partner.example", "subject": "deal", "body": "terms"}
+    out = []
+    with anyio.fail_after(90):
+        async with Client(params) as client:
+            first = await client.call_tool("send_email", partner)
+            out.append((first.is_error, first.content[0].text))
+            approval = re.search(r"pending approval `(ap-[0-9a-f]{24})`", out[0][1])
+            assert approval is not None, out[0][1]
+            operator = [VERIFIER, "approve", approval.group(1), "--approver", "alice"]
+            operator += ["--artifact", "workspace.artifact.json", "--public-key", "ci.pub"]
+            operator += ["--store", f"sqlite:///{config.parent / 'guard.db'}"]
+            operator += ["--audit", "audit.jsonl"]
+            done = await anyio.run_process(operator, cwd=config.parent, check=False)
+            out.append((done.returncode != 0, (done.stdout + done.stderr).decode().strip()))
+            for _ in range(2):
+                again = await client.call_tool("send_email", partner)
+                out.append((again.is_error, again.content[0].text))
+    return out
+
+
+def test_escalate_then_approve_goes_through_exactly_once(tmp_path: Path) -> None:
+    config = setup_workspace(tmp_path)
+    # The operator commands take no --secret yet, so they cannot open a keyed log: this flow
+    # runs unkeyed (reported to the lead; the rest of the suite runs keyed).
+    config.write_text(config.read_text().replace('secret = "guard.secret"\n', ""))
+    out = anyio.run(escalate_flow, config)
+    assert out[0][0] and out[0][1].startswith(
+        "escalate: `send` needs approval (line 28); pending approval `ap-"
+    )
+    assert "token" not in out[0][1]
+    assert not out[1][0], out[1][1]
+    assert out[2] == (False, "sent to carol@partner.example")  # the retry goes through
+    assert out[3][0] and out[3][1].startswith("escalate: ")  # once: a new escalation
+    assert out[3][1] != out[0][1]
+    outbox = (tmp_path / "ws" / "outbox.jsonl").read_text().splitlines()
+    assert [json.loads(m)["to"] for m in outbox] == ["carol@partner.example"]
+    kinds = [(r["kind"], r.get("verdict")) for r in decisions(tmp_path)]
+    assert kinds == [
+        ("action", "escalate"),
+        ("approve", "allow"),
+        ("action", "allow"),
+        ("action", "escalate"),
+    ], kinds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -129,3 +130,21 @@ def test_internal_errors_fail_closed(rig: Any) -> None:
     error, text = call(gateway, "send_email", {"to": deep, "subject": "", "body": ""})
     assert error and text.startswith("deny: ")
     assert upstream.calls == []
+
+
+def test_header_sessions_take_the_strict_form_only(rig: Any) -> None:
+    gateway, upstream, _ = rig
+    gateway.config = dataclasses.replace(
+        gateway.config, listen="http", session_header="x-agent-session"
+    )
+    params = types.CallToolRequestParams(name="read_file", arguments={"path": "public/readme.txt"})
+
+    def call_as(value: str | None) -> str:
+        headers = {} if value is None else {"x-agent-session": value}
+        ctx = SimpleNamespace(request=SimpleNamespace(headers=headers), session=None)
+        return anyio.run(gateway.call_tool, ctx, params).content[0].text
+
+    assert call_as("dl-1") == "ok"
+    for look_alike in ("DL-1", "dl-1 ", "dl\u200b-1", "", None):
+        assert call_as(look_alike) == "deny: the request carries no session", look_alike
+    assert len(upstream.calls) == 1

@@ -111,9 +111,6 @@ async def honest(config: Path) -> None:
         approval = text.split("pending approval `")[1].split("`")[0]
         print(f"  [operator] verifier approve {approval} --approver alice")
         done = operator(config.parent, "approve", approval, "--approver", "alice")
-        if "No such command" in done.stderr:
-            print("    (this build has no `verifier approve` yet: the approval stays pending)")
-            return
         print(f"    exit {done.returncode}: {(done.stdout or done.stderr).strip()}")
         await agent.call("send_email", partner)  # the retry goes through, once
         await agent.call("send_email", partner)  # a new proposal: escalated again

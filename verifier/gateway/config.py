@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from verifier.guard.boundary import ID_RULE, bad_id
+
 
 class ConfigError(Exception):
     """A configuration that cannot be used; the message names the key and the fix."""
@@ -149,8 +151,8 @@ def parse(data: dict[str, Any], base: Path) -> Config:
     header, sid = _str(session, "header", "session.", False), _str(session, "id", "session.", False)
     if header is not None and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header):
         raise _fail("session.header", "is not an HTTP header name", "letters, digits and `-`")
-    if sid is not None and not re.fullmatch(r"[A-Za-z0-9._:@/+=-]{1,128}", sid):
-        raise _fail("session.id", "is not a session id", "1 to 128 of `A-Za-z0-9._:@/+=-`")
+    if sid is not None and bad_id("session id", sid) is not None:
+        raise _fail("session.id", "is not a session id", ID_RULE)
     limits = _keys(
         d.get("limits", {}), {"max_request_bytes", "call_timeout", "denials", "window"}, "limits."
     )

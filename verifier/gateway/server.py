@@ -25,6 +25,7 @@ from verifier.gateway.config import Config, Upstream
 from verifier.gateway.telemetry import Telemetry
 from verifier.guard import Decision, Guard
 from verifier.guard.binding import Binder, Bound, Refused
+from verifier.guard.boundary import bad_id
 
 # Names no spec can declare (a hyphen is not allowed in a name). Proposing REFUSED_CALL records a
 # refused call in the audit log and counts it against the denial limit; observing
@@ -39,8 +40,8 @@ def refusal(text: str) -> types.CallToolResult:
 
 
 def pending_approval(decision: Decision) -> str:
-    """The id an operator approves (`verifier approve ID`); the agent never sees a token."""
-    return str(getattr(decision, "approval_id", None) or decision.decision_id)
+    """The id an operator approves (`verifier approve ID`); the agent never sees an authority."""
+    return decision.approval_id or "unknown"
 
 
 def escalation_text(decision: Decision) -> str:
@@ -80,12 +81,12 @@ class Gateway:
             raise RuntimeError(f"no upstream offers the bound tool `{missing[0]}`")
 
     def session_id(self, ctx: Any) -> str | None:
-        """The guard session of a request, from the trusted side only."""
+        """The guard session of a request, from the trusted side only (None: refuse it)."""
         header = self.config.session_header
         if header is not None:
             request = getattr(ctx, "request", None)
             value = request.headers.get(header) if request is not None else None
-            return f"hdr-{value}" if value and len(value) <= 128 and value.isprintable() else None
+            return _valid(f"hdr-{value}") if isinstance(value, str) and value else None
         if self.config.listen == "stdio":
             # One agent per stdio pipe: the pipe is the session. (The SDK makes a new session
             # and connection object per request in the 2026 protocol era, so keying by them
@@ -93,8 +94,8 @@ class Gateway:
             return self._stdio_session
         conn = getattr(ctx.session, "_connection", None)
         transport_id = getattr(conn, "session_id", None)
-        if isinstance(transport_id, str) and 0 < len(transport_id) <= 128:
-            return f"mcp-{transport_id}"
+        if isinstance(transport_id, str):
+            return _valid(f"mcp-{transport_id}")
         return None  # HTTP without an MCP session id: configure `session.header`
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
@@ -138,7 +139,7 @@ class Gateway:
         if decision.verdict == "escalate":
             return refusal(escalation_text(decision))
         if not decision.allowed:
-            return refusal(f"{decision.verdict}: {decision.reason}")
+            return refusal(f"{decision.verdict}: {_readable(decision.reason)}")
         return await self._forward(session, name, args)
 
     def _refused(self, session: Any, name: str, reason: str, span: Any) -> types.CallToolResult:
@@ -177,6 +178,16 @@ class Gateway:
         if isinstance(event, Bound):
             return session.observe(event.name, event.args)
         return session.observe(UNBOUND_RESULT, {"reason": event.reason})
+
+
+def _readable(reason: str | None) -> str:
+    """A reason with the gateway's placeholder for refused calls spelled out."""
+    return (reason or "").replace(f"unknown action `{REFUSED_CALL}`", "a call the binding refused")
+
+
+def _valid(sid: str) -> str | None:
+    """`sid` if it is a session id in the guard's one strict form (no look-alikes), else None."""
+    return sid if bad_id("session id", sid) is None else None
 
 
 def _client(up: Upstream, timeout: float, workdir: str) -> Client:
