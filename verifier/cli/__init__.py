@@ -16,10 +16,12 @@ def main() -> None:
 def _register() -> None:
     # Each command lives in its own module; one line each here.
     from verifier.cli.check import check, graph
+    from verifier.cli.fmt import fmt
     from verifier.cli.guard import audit, compile_cmd, keygen, replay
 
     main.add_command(check)
     main.add_command(graph)
+    main.add_command(fmt)
     main.add_command(compile_cmd)
     main.add_command(keygen)
     main.add_command(audit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast as pyast
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -71,6 +72,20 @@ def _lark() -> lark.Lark:
         maybe_placeholders=True,
         cache=False,
     )
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One lexical token, comments and whitespace included, with its span."""
+
+    kind: str  # the grammar's terminal name: NAME, COMMENT, WS, LBRACE, ...
+    text: str
+    span: Span
+
+
+def lex_tokens(text: str) -> list[Tok]:
+    """Every token of text that parses, comments and whitespace included, in order."""
+    return [Tok(t.type, str(t), _span_of(t)) for t in _lark().lex(text, dont_ignore=True)]
 
 
 def _span_of(item: Any) -> Span:
