@@ -18,10 +18,12 @@ def _register() -> None:
     from verifier.cli.check import check, graph
     from verifier.cli.fmt import fmt
     from verifier.cli.guard import audit, compile_cmd, keygen, replay
+    from verifier.cli.lsp import lsp
 
     main.add_command(check)
     main.add_command(graph)
     main.add_command(fmt)
+    main.add_command(lsp)
     main.add_command(compile_cmd)
     main.add_command(keygen)
     main.add_command(audit)

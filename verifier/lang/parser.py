@@ -88,6 +88,17 @@ def lex_tokens(text: str) -> list[Tok]:
     return [Tok(t.type, str(t), _span_of(t)) for t in _lark().lex(text, dont_ignore=True)]
 
 
+def lex_prefix(text: str) -> list[Tok]:
+    """The tokens of `text` up to the first character that cannot start one (never raises)."""
+    out: list[Tok] = []
+    try:
+        for tok in _lark().lex(text, dont_ignore=True):
+            out.append(Tok(tok.type, str(tok), _span_of(tok)))
+    except UnexpectedInput:
+        pass
+    return out
+
+
 def _span_of(item: Any) -> Span:
     if isinstance(item, Token):
         return Span(item.line or 1, item.column or 1, item.end_line or 1, item.end_column or 1)
