@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Developer tasks with nothing but Python 3.11+: `python3 tasks.py check|test|bench`.
+"""Developer tasks with nothing but Python 3.11+: `python3 tasks.py check|test|vsix`.
 
 Creates `.venv` (and installs the project with its dev extras) on first use or whenever
 pyproject.toml changes.
@@ -8,6 +8,7 @@ pyproject.toml changes.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -19,11 +20,28 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MARKER = VENV / ".installed"
 
 
-def run(*cmd: str | Path) -> None:
+def run(*cmd: str | Path, cwd: Path = ROOT) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    code = subprocess.call([str(c) for c in cmd], cwd=cwd)
     if code != 0:
         sys.exit(code)
+
+
+# Programs some tests drive, by the Debian package that provides them.
+SYSTEM_TOOLS = {"node": "nodejs", "npm": "npm", "chromium": "chromium"}
+
+
+def ensure_system_tools() -> None:
+    """Install node, npm and chromium from Debian packages when missing (as root)."""
+    missing = sorted({pkg for tool, pkg in SYSTEM_TOOLS.items() if shutil.which(tool) is None})
+    if not missing:
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(f"missing {', '.join(missing)}: install them to run every test", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.call(["apt-get", "update", "-qq"], env=env)
+    subprocess.call(["apt-get", "install", "-y", "-qq", *missing], env=env)
 
 
 def ensure_venv() -> None:
@@ -48,10 +66,31 @@ def test() -> None:
     run(BIN / "ruff", "check", "verifier", "grammar", "tests", "benchmarks")
     run(BIN / "ruff", "format", "--check", "verifier", "grammar", "tests", "benchmarks")
     run(BIN / "mypy")
+    ensure_system_tools()
     run(BIN / "pytest", "-q", *sys.argv[2:])
 
 
-TASKS = {"check": check, "test": test}
+def vsix() -> None:
+    """Build editors/vscode/build/verifier-cap.vsix with @vscode/vsce, installed locally by npm."""
+    ensure_system_tools()
+    folder = ROOT / "editors" / "vscode"
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=folder)
+    (folder / "build").mkdir(exist_ok=True)
+    out = Path("build") / "verifier-cap.vsix"
+    run(
+        "npx",
+        "--no-install",
+        "vsce",
+        "package",
+        "--allow-missing-repository",
+        "--out",
+        out,
+        cwd=folder,
+    )
+    print(f"built {folder / out}")
+
+
+TASKS = {"check": check, "test": test, "vsix": vsix}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
