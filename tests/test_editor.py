@@ -132,8 +132,7 @@ def test_vsce_packages_the_extension(tmp_path: Path) -> None:
     modules = installed()
     target = tmp_path / "verifier-cap.vsix"
     subprocess.run(
-        [str(modules / ".bin" / "vsce"), "package", "--allow-missing-repository"]
-        + ["--out", str(target)],
+        [str(modules / ".bin" / "vsce"), "package", "--allow-missing-repository", "--out", target],
         cwd=EXT,
         check=True,
         capture_output=True,
