@@ -15,6 +15,7 @@ from verifier.check.explicit import Progress
 from verifier.check.results import CheckResult, exit_code, report_json
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.lang.frontend import load_file, load_or_report
+from verifier.report.explain import annotate_report
 from verifier.report.itf import trace_to_itf
 from verifier.report.text import render_result
 
@@ -120,7 +121,8 @@ def check_paths(
             stdout.write(render_result(result, verbose) + "\n")
             stdout.flush()
     if fmt == "json":
-        stdout.write(json.dumps(report_json(results), indent=2) + "\n")
+        data = annotate_report(results, report_json(results))
+        stdout.write(json.dumps(data, indent=2) + "\n")
     return exit_code(results)
 
 
