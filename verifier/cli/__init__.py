@@ -15,15 +15,18 @@ def main() -> None:
 
 def _register() -> None:
     # Each command lives in its own module; one line each here.
-    from verifier.cli.check import check, graph
+    from verifier.cli.check import check
     from verifier.cli.fmt import fmt
+    from verifier.cli.graph import graph
     from verifier.cli.guard import audit, compile_cmd, keygen, replay
     from verifier.cli.lsp import lsp
+    from verifier.cli.report import report
 
     main.add_command(check)
     main.add_command(graph)
     main.add_command(fmt)
     main.add_command(lsp)
+    main.add_command(report)
     main.add_command(compile_cmd)
     main.add_command(keygen)
     main.add_command(audit)
