@@ -119,6 +119,8 @@ def _atom(e: s.Expr) -> str:
         return "{" + ", ".join(expr_text(a) for a in e.elems) + "}"
     if isinstance(e, s.ListLit):
         return "[" + ", ".join(expr_text(a) for a in e.elems) + "]"
+    if isinstance(e, s.ArrayComp):
+        return f"[for {e.var.name} in {type_text(e.domain)}: {expr_text(e.body)}]"
     raise TypeError(f"no text for {type(e).__name__}")  # pragma: no cover - AST is closed
 
 

@@ -227,7 +227,7 @@ class _Resolver:
             if ("def", "", node.func.name) in self.t.symbols:
                 self.t.uses.append(Use(node.func.span, ("def", "", node.func.name)))
             self.visit(node.args)
-        elif isinstance(node, s.Quant):
+        elif isinstance(node, s.Quant | s.ArrayComp):
             self.quant(node)
         elif isinstance(node, s.NamedT):
             self.named_type(node)
@@ -255,18 +255,19 @@ class _Resolver:
         if key in self.t.symbols:
             self.t.uses.append(Use(_name_span(node.span, node.member), key, qualified=True))
 
-    def quant(self, node: s.Quant) -> None:
+    def quant(self, node: s.Quant | s.ArrayComp) -> None:
         self.visit(node.domain)
-        owner = f"{node.kind} at {node.span.line}:{node.span.column}"
+        kind = node.kind if isinstance(node, s.Quant) else "for"
+        owner = f"{kind} at {node.span.line}:{node.span.column}"
         key: Key = ("bound", owner, node.var.name)
-        text = f"{node.var.name} in {_type_detail(node.domain)}, bound by `{node.kind}`"
+        text = f"{node.var.name} in {_type_detail(node.domain)}, bound by `{kind}`"
         sym = Symbol(key, node.var.span, node.span, text, None, node.span)
         self.t.symbols.setdefault(key, sym)
         self.t.uses.append(Use(node.var.span, key))
         self.walk(node.body, {node.var.name: key})
 
     def named_type(self, node: s.NamedT) -> None:
-        for kind in ("type", "enum"):
+        for kind in ("type", "enum", "var"):  # `all x in seen:` ranges over a set variable
             if (kind, "", node.name) in self.t.symbols:
                 self.t.uses.append(Use(node.span, (kind, "", node.name)))
                 return
