@@ -152,6 +152,16 @@ def test_unparsable_text_is_a_diagnostic_not_a_rewrite() -> None:
     assert err.value.diagnostics[0].code == "syntax"
 
 
+@pytest.mark.parametrize("n", [400, 2000])
+def test_deep_nesting_is_a_diagnostic_not_a_traceback(n: int) -> None:
+    text = "state { x: 0..1 = 0 }\ninvariant i: " + " and ".join(["x == 0"] * n) + "\n"
+    with pytest.raises(SpecError) as err:
+        format_text(text)
+    (diag,) = err.value.diagnostics
+    assert (diag.code, diag.span.line) == ("syntax", 2)
+    assert diag.message == "this declaration nests too deeply to process"
+
+
 def test_cli_check_diff_write_and_stdin(tmp_path: Path) -> None:
     spec = tmp_path / "a.cap"
     spec.write_text("state{x:bool=false}\n")

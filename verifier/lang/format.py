@@ -9,7 +9,7 @@ checked before it is returned: same AST, same comments, or FormatError.
 
 from __future__ import annotations
 
-from verifier.diagnostics import SpecError
+from verifier.diagnostics import Span, SpecError, too_deep
 from verifier.lang import syntax as s
 from verifier.lang.format_decls import write_spec
 from verifier.lang.format_expr import WIDTH
@@ -47,6 +47,19 @@ def _finish(out: list[tuple[str, str | None]]) -> str:
 def format_text(text: str, path: str = "<input>") -> str:
     """The canonical layout of `.cap` text; raise SpecError if it does not parse."""
     spec = parse_spec(text, path)
+    try:
+        return _format(spec, text, path)
+    except RecursionError:
+        raise SpecError([too_deep(_largest_decl(spec), path)]) from None
+
+
+def _largest_decl(spec: s.Spec) -> Span:
+    """The declaration with the most source text: the one that nests too deeply to print."""
+    spans = [d.span for d in spec.decls] or [Span(1, 1, 1, 1)]
+    return max(spans, key=lambda sp: (sp.end_line - sp.line, sp.end_column - sp.column))
+
+
+def _format(spec: s.Spec, text: str, path: str) -> str:
     tokens = lex_tokens(text)
     comments = comments_of(tokens)
     code = [t for t in tokens if t.kind not in ("WS", "COMMENT")]

@@ -48,7 +48,10 @@ def analyse(text: str, path: str) -> Analysis:
         spec: s.Spec | None = parse_spec(text, path)
     except (SpecError, RecursionError):
         spec = None
-    table = build(spec) if spec is not None else None
+    try:
+        table = build(spec) if spec is not None else None
+    except RecursionError:  # nested beyond what can be indexed; the diagnostics say so
+        table = None
     return Analysis(path, text, loaded.diagnostics, spec, table, loaded.model)
 
 
