@@ -78,7 +78,7 @@ def test_every_other_spec_round_trips(path: Path) -> None:
         assert_same_meaning(text, once)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cap_specs(), st.data())
 def test_random_specs_round_trip(text: str, data: st.DataObject) -> None:
     lines = text.splitlines()
