@@ -76,6 +76,10 @@ class Session:
         await self.client.stop()
 
 
+WIDE_URI = "file:///work/spec/wide.cap"
+WIDE = 'state { amount: 0..3 = 0 }\naction a "\U0001f642" { when amout < 3 }\n'
+
+
 def doc() -> t.TextDocumentIdentifier:
     return t.TextDocumentIdentifier(uri=URI)
 
@@ -126,6 +130,9 @@ async def typo_session() -> dict[str, Any]:
         )
         rename = t.RenameParams(text_document=doc(), position=where, new_name="requested")
         seen["rename"] = await s.client.text_document_rename_async(rename)
+        wide = t.TextDocumentItem(uri=WIDE_URI, language_id="cap", version=1, text=WIDE)
+        s.client.text_document_did_open(t.DidOpenTextDocumentParams(text_document=wide))
+        seen["wide"] = await s.next_diagnostics()
     finally:
         await s.stop()
     return seen
@@ -161,6 +168,13 @@ def test_hover_and_definition_of_a_state_variable(session: dict[str, Any]) -> No
     assert loc.uri == URI
     assert (loc.range.start.line, loc.range.start.character) == (3, 2)
     assert (loc.range.end.line, loc.range.end.character) == (3, 8)
+
+
+def test_positions_are_in_utf16_units(session: dict[str, Any]) -> None:
+    (diag,) = session["wide"]
+    # `action a "🙂" { when ` is 20 code points but 21 UTF-16 units (the emoji is two)
+    assert (diag.range.start.line, diag.range.start.character) == (1, 21)
+    assert diag.range.end.character == 26
 
 
 def test_check_command_verdicts_show_in_hover(session: dict[str, Any]) -> None:

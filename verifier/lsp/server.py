@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
+from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from verifier import __version__, ir
 from verifier.diagnostics import Diagnostic, Span
@@ -80,9 +81,36 @@ class CapServer(LanguageServer):
             self.models[uri] = a.model
         return a
 
+    def client_range(self, uri: str, sp: Span) -> t.Range:
+        """A span (1-based code points) as an LSP range in the client's units (UTF-16)."""
+        r = to_range(sp)
+        doc = self.workspace.get_text_document(uri)
+        server = ServerTextRange(
+            ServerTextPosition(r.start.line, r.start.character),
+            ServerTextPosition(r.end.line, r.end.character),
+        )
+        try:
+            return doc.range_to_client_units(server)
+        except IndexError:  # a span past the text (a stale analysis): units cannot differ
+            return r
+
+    def cursor(self, uri: str, pos: t.Position) -> tuple[int, int]:
+        """An LSP position as a 1-based (line, column) in code points."""
+        doc = self.workspace.get_text_document(uri)
+        try:
+            server = doc.position_from_client_units(pos)
+        except IndexError:
+            return pos.line + 1, pos.character + 1
+        return server.line + 1, server.character + 1
+
+    def diagnostic(self, uri: str, d: Diagnostic) -> t.Diagnostic:
+        lsp = to_lsp_diagnostic(d)
+        lsp.range = self.client_range(uri, d.span)
+        return lsp
+
     def publish(self, uri: str) -> None:
         a = self.refresh(uri)
-        diags = [to_lsp_diagnostic(d) for d in a.diagnostics]
+        diags = [self.diagnostic(uri, d) for d in a.diagnostics]
         self.text_document_publish_diagnostics(
             t.PublishDiagnosticsParams(uri=uri, diagnostics=diags)
         )
@@ -129,10 +157,6 @@ def to_lsp_diagnostic(d: Diagnostic) -> t.Diagnostic:
     )
 
 
-def _cursor(pos: t.Position) -> tuple[int, int]:
-    return pos.line + 1, pos.character + 1
-
-
 server = CapServer()
 
 
@@ -163,52 +187,57 @@ def did_close(ls: CapServer, params: t.DidCloseTextDocumentParams) -> None:
 @server.feature(t.TEXT_DOCUMENT_HOVER)
 def on_hover(ls: CapServer, params: t.HoverParams) -> t.Hover | None:
     uri = params.text_document.uri
-    found = hover(ls.analysis(uri), *_cursor(params.position), ls.models.get(uri))
+    found = hover(ls.analysis(uri), *ls.cursor(uri, params.position), ls.models.get(uri))
     if found is None:
         return None
     text, span = found
     content = t.MarkupContent(kind=t.MarkupKind.Markdown, value=text)
-    return t.Hover(contents=content, range=to_range(span))
+    return t.Hover(contents=content, range=ls.client_range(uri, span))
 
 
 @server.feature(t.TEXT_DOCUMENT_DEFINITION)
 def on_definition(ls: CapServer, params: t.DefinitionParams) -> t.Location | None:
     uri = params.text_document.uri
-    span = find_definition(ls.analysis(uri), *_cursor(params.position))
-    return t.Location(uri=uri, range=to_range(span)) if span is not None else None
+    span = find_definition(ls.analysis(uri), *ls.cursor(uri, params.position))
+    return t.Location(uri=uri, range=ls.client_range(uri, span)) if span is not None else None
 
 
 @server.feature(t.TEXT_DOCUMENT_REFERENCES)
 def on_references(ls: CapServer, params: t.ReferenceParams) -> list[t.Location]:
     uri = params.text_document.uri
     spans = find_references(
-        ls.analysis(uri), *_cursor(params.position), params.context.include_declaration
+        ls.analysis(uri), *ls.cursor(uri, params.position), params.context.include_declaration
     )
-    return [t.Location(uri=uri, range=to_range(sp)) for sp in spans]
+    return [t.Location(uri=uri, range=ls.client_range(uri, sp)) for sp in spans]
 
 
 @server.feature(t.TEXT_DOCUMENT_PREPARE_RENAME)
 def on_prepare_rename(ls: CapServer, params: t.PrepareRenameParams) -> t.Range | None:
-    a = ls.analysis(params.text_document.uri)
-    use = a.table.at(*_cursor(params.position)) if a.table is not None else None
-    return to_range(use.span) if use is not None and use.key in a.table.symbols else None  # type: ignore[union-attr]
+    uri = params.text_document.uri
+    a = ls.analysis(uri)
+    if a.table is None:
+        return None
+    use = a.table.at(*ls.cursor(uri, params.position))
+    if use is None or use.key not in a.table.symbols:
+        return None
+    return ls.client_range(uri, use.span)
 
 
 @server.feature(t.TEXT_DOCUMENT_RENAME)
 def on_rename(ls: CapServer, params: t.RenameParams) -> t.WorkspaceEdit:
     uri = params.text_document.uri
     try:
-        edits = rename_edits(ls.analysis(uri), *_cursor(params.position), params.new_name)
+        edits = rename_edits(ls.analysis(uri), *ls.cursor(uri, params.position), params.new_name)
     except RenameRefused as err:
         raise ValueError(str(err)) from None  # pygls answers with a JSON-RPC error
-    text_edits = [t.TextEdit(range=to_range(sp), new_text=new) for sp, new in edits]
+    text_edits = [t.TextEdit(range=ls.client_range(uri, sp), new_text=new) for sp, new in edits]
     return t.WorkspaceEdit(changes={uri: text_edits})
 
 
 @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[".", " "]))
 def on_completion(ls: CapServer, params: t.CompletionParams) -> t.CompletionList:
     uri = params.text_document.uri
-    items = completions(ls.analysis(uri), ls.good.get(uri), *_cursor(params.position))
+    items = completions(ls.analysis(uri), ls.good.get(uri), *ls.cursor(uri, params.position))
     out = [
         t.CompletionItem(
             label=c.label,
@@ -224,17 +253,18 @@ def on_completion(ls: CapServer, params: t.CompletionParams) -> t.CompletionList
 
 @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def on_symbols(ls: CapServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
-    return [_symbol(o) for o in outline(ls.analysis(params.text_document.uri))]
+    uri = params.text_document.uri
+    return [_symbol(ls, uri, o) for o in outline(ls.analysis(uri))]
 
 
-def _symbol(o: Any) -> t.DocumentSymbol:
+def _symbol(ls: CapServer, uri: str, o: Any) -> t.DocumentSymbol:
     return t.DocumentSymbol(
         name=o.name,
         kind=_SYMBOL_KIND[o.kind],
-        range=to_range(o.span),
-        selection_range=to_range(o.name_span),
+        range=ls.client_range(uri, o.span),
+        selection_range=ls.client_range(uri, o.name_span),
         detail=o.detail or None,
-        children=[_symbol(c) for c in o.children] or None,
+        children=[_symbol(ls, uri, c) for c in o.children] or None,
     )
 
 
@@ -251,12 +281,12 @@ def on_code_action(ls: CapServer, params: t.CodeActionParams) -> list[t.CodeActi
     }
     actions = []
     for d in a.diagnostics:
-        lsp_diag = to_lsp_diagnostic(d)
+        lsp_diag = ls.diagnostic(uri, d)
         where = (lsp_diag.range.start.line, lsp_diag.range.start.character, d.code)
         if wanted and where not in wanted:
             continue
         for fix in fixes(d, a.text):
-            edit = t.TextEdit(range=to_range(fix.span), new_text=fix.text)
+            edit = t.TextEdit(range=ls.client_range(uri, fix.span), new_text=fix.text)
             actions.append(
                 t.CodeAction(
                     title=fix.title,
