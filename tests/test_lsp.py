@@ -123,6 +123,24 @@ async def typo_session() -> dict[str, Any]:
         seen["definition"] = await s.client.text_document_definition_async(
             t.DefinitionParams(text_document=doc(), position=where)
         )
+        seen["references"] = await s.client.text_document_references_async(
+            t.ReferenceParams(
+                text_document=doc(),
+                position=where,
+                context=t.ReferenceContext(include_declaration=True),
+            )
+        )
+        seen["symbols"] = await s.client.text_document_document_symbol_async(
+            t.DocumentSymbolParams(text_document=doc())
+        )
+        seen["completion"] = await s.client.text_document_completion_async(
+            t.CompletionParams(text_document=doc(), position=t.Position(line=11, character=27))
+        )
+        seen["formatting"] = await s.client.text_document_formatting_async(
+            t.DocumentFormattingParams(
+                text_document=doc(), options=t.FormattingOptions(tab_size=2, insert_spaces=True)
+            )
+        )
         run = t.ExecuteCommandParams(command="verifier.check", arguments=[URI])
         seen["check"] = await s.client.workspace_execute_command_async(run)
         seen["verdict_hover"] = await s.client.text_document_hover_async(
@@ -175,6 +193,21 @@ def test_positions_are_in_utf16_units(session: dict[str, Any]) -> None:
     # `action a "🙂" { when ` is 20 code points but 21 UTF-16 units (the emoji is two)
     assert (diag.range.start.line, diag.range.start.character) == (1, 21)
     assert diag.range.end.character == 26
+
+
+def test_references_outline_completion_and_formatting_over_the_wire(
+    session: dict[str, Any],
+) -> None:
+    lines = sorted(loc.range.start.line for loc in session["references"])
+    assert lines == [3, 7, 8, 8, 10]  # declaration, guard, both sides of :=, invariant
+    names = [sym.name for sym in session["symbols"]]
+    assert names == ["Phase", "state", "request", "bounded", "closes"]
+    assert [c.name for c in session["symbols"][1].children] == ["amount", "phase"]
+    labels = [item.label for item in session["completion"].items]
+    assert labels[:2] == ["open", "closed"] or labels[:2] == ["closed", "open"]
+    (edit,) = session["formatting"]
+    assert edit.new_text.startswith("capability refund\nenum Phase { open, closed }\n\nstate {\n")
+    assert "  amount: 0..3 = 0  # requested so far\n" in edit.new_text
 
 
 def test_check_command_verdicts_show_in_hover(session: dict[str, Any]) -> None:
