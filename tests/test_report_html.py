@@ -138,3 +138,23 @@ def test_bad_projection_is_a_clear_error(tmp_path: Path) -> None:
     assert "did you mean `sends`?" in result.output
     bad = CliRunner().invoke(main, ["report", str(EMAIL), "--project", "a,,b", "-o", "x.html"])
     assert bad.exit_code == 2 and "comma-separated list" in bad.output
+
+
+def test_small_proved_spec_gets_its_whole_graph(tmp_path: Path) -> None:
+    code, page = write_report(tmp_path, str(ROOT / "models/reference/diehard.cap"))
+    html = page.read_text()
+    assert code == 0
+    assert "The reachable graph: 16 states." in html
+    assert html.count('<g class="node') == 16 and "on-path" not in html
+    assert '<span class="badge proved">proved</span>' in html
+    assert "<h2>Coverage</h2>" in html and "<code>fill_big</code>" in html
+
+
+def test_invalid_spec_report_shows_the_diagnostics(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.cap"
+    spec.write_text("state {\n  amount: 0..3 = 0\n}\naction a {\n  when amout < 3\n}\n")
+    code, page = write_report(tmp_path, str(spec))
+    html = page.read_text()
+    assert code == 2
+    assert "error[unknown-name]: unknown name `amout`" in html.replace("&#x60;", "`")
+    assert "did you mean" in html and "No graph" not in html
