@@ -57,6 +57,15 @@ def test_cli_formats_draw_the_projection(fmt: str) -> None:
         assert "s0 : phase=idle, sends=0 (1 state)" in result.output
 
 
+def test_projected_json_keeps_set_values_whole() -> None:
+    result = CliRunner().invoke(
+        main, ["graph", EMAIL, "--project", "seen,phase", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    states = [n["state"] for n in json.loads(result.output)["nodes"]]
+    assert {"seen": ["confidential", "untrusted"], "phase": "working"} in states
+
+
 def test_projection_lifts_the_state_limit_and_the_error_says_so() -> None:
     whole = CliRunner().invoke(main, ["graph", "models/tool_gateway.cap"])
     assert whole.exit_code == 3 and "--project" in whole.output

@@ -16,7 +16,7 @@ from verifier.check.explicit import Graph, TooManyInitialStates, explore
 from verifier.check.results import Step
 from verifier.diagnostics import render as render_diagnostic
 from verifier.ir import semantics as sem
-from verifier.ir.values import scalar_text, state_to_json
+from verifier.ir.values import scalar_text, scalar_to_json, state_to_json
 from verifier.report.projection import ProjectedGraph, project
 from verifier.report.text import step_label
 
@@ -58,7 +58,10 @@ def projected_networkx(p: ProjectedGraph) -> nx.MultiDiGraph:
         label = f"{p.label(n)} ({count} state{'s' if count != 1 else ''})"
         out.add_node(
             n,
-            state=dict(part.split("=", 1) for part in p.label(n).split(", ")),
+            state={
+                p.model.slots[s].label: scalar_to_json(p.model.slots[s].type, v)
+                for s, v in zip(p.slots, p.nodes[n], strict=True)
+            },
             initial=n in p.initial,
             final=n in p.final,
             states=count,

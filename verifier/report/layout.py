@@ -81,7 +81,7 @@ def _barycentre(n: int, pos: dict[int, int], linked: list[int], near: set[int]) 
 
 
 def _box_lines(p: ProjectedGraph, n: int) -> tuple[str, ...]:
-    parts = p.label(n).split(", ") if p.slots else ["(no variables)"]
+    parts = p.parts(n) if p.slots else ["(no variables)"]
     count = p.states[n]
     if len(p.slots) < len(p.model.slots):
         parts.append(f"{count:,} state{'s' if count != 1 else ''}")

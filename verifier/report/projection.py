@@ -45,13 +45,16 @@ class ProjectedGraph:
         """The node a full state falls into (None if no reachable state has its values)."""
         return self.index.get(tuple(state[k] for k in self.slots))
 
+    def parts(self, node: int) -> list[str]:
+        """`["phase=working", "seen={private, untrusted}"]`: one `var=value` per slot."""
+        return [
+            f"{self.model.slots[s].label}={scalar_text(self.model.slots[s].type, v)}"
+            for s, v in zip(self.slots, self.nodes[node], strict=True)
+        ]
+
     def label(self, node: int) -> str:
         """`phase=working, sends=2`."""
-        values = self.nodes[node]
-        return ", ".join(
-            f"{self.model.slots[s].label}={scalar_text(self.model.slots[s].type, v)}"
-            for s, v in zip(self.slots, values, strict=True)
-        )
+        return ", ".join(self.parts(node))
 
 
 def parse_variables(model: ir.Model, names: Sequence[str]) -> tuple[str, ...]:
