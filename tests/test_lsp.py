@@ -7,6 +7,7 @@ directly, which is what the server answers with.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -305,3 +306,23 @@ def test_syntax_hints_become_fixes(text: str, expected: str) -> None:
     new = line[: fix.span.column - 1] + fix.text + line[fix.span.end_column - 1 :]
     assert new + "\n" == expected
     assert analyse(text.replace(line, new), "s.cap").diagnostics == []
+
+
+def test_without_the_lsp_extra_the_command_says_what_to_install() -> None:
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pygls', 'lsprotocol'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from verifier.cli import main\n"
+        "main(['lsp'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocker], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "the language server needs pygls and lsprotocol" in done.stderr
+    assert "pip install 'verifier[lsp]'" in done.stderr
+    assert "Traceback" not in done.stderr

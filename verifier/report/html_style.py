@@ -16,7 +16,7 @@ th { background: #f4f4f6; font-weight: 600; }
 .badge.inconclusive { background: #fff3cd; color: #7a5b00; }
 table.trace td.changed { background: #ffd54f; font-weight: 600; }
 table.trace td.failure { background: #fdd; }
-table.trace td.allowed { color: #444; font-size: 12px; max-width: 360px; }
+table.trace td.allowed { color: #444; font-size: 12px; min-width: 220px; max-width: 420px; }
 table.trace tr.step.selected td { outline: 2px solid #d62728; }
 .scroll { overflow: auto; max-width: 100%; }
 .graph-box { border: 1px solid #ddd; border-radius: 6px; background: #fcfcfd; max-height: 900px; }
