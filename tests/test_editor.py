@@ -2,14 +2,13 @@
 
 The grammar runs in vscode-textmate + vscode-oniguruma (what VS Code uses), driven by
 editors/vscode/test/tokenize.js; `npm ci` installs them into the extension's node_modules.
-Without node the tests skip and say so; under CI=true a missing node is a failure.
+Without node the tests skip and say so; under CI=true a missing node is a failure
+(tests/services.py; `python3 tasks.py test` installs node and npm).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import zipfile
 from functools import cache
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.services import require
 from verifier.lang.parser import KEYWORDS, lex_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,13 +46,7 @@ PUNCTUATION = ("punctuation.", "keyword.operator.")
 
 
 def node_or_skip() -> str:
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node and npm are required in CI (.ci/run installs them)")
-        pytest.skip("NODE IS MISSING: the editor grammar and .vsix tests did not run")
-    return node
+    return require("node", "npm")["node"]
 
 
 @cache

@@ -1,14 +1,12 @@
 """`verifier report`: a self-contained HTML page, rendered in headless Chromium and looked at.
 
-Chromium is a Debian package (`.ci/run` and tasks.py install it). Without it the rendering
-tests skip and say so; under CI=true a missing Chromium is a failure.
+Chromium is a Debian package (`python3 tasks.py test` installs it). Without it the rendering
+tests skip and say so; under CI=true a missing Chromium is a failure (tests/services.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from tests.services import require
 from verifier.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,13 +25,7 @@ PATH_RED = (214, 39, 40)  # the counterexample path in the graph
 
 
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required in CI (.ci/run installs it)")
-    pytest.skip("CHROMIUM IS MISSING: the HTML report was not rendered")
+    return require("chromium")["chromium"]
 
 
 def headless(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:

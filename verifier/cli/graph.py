@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.options import const_option, parse_consts
 from verifier.lang.frontend import load_or_report
 from verifier.report.projection import BadProjection, parse_variables
 

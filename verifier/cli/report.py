@@ -9,7 +9,7 @@ import click
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.explicit import TooManyInitialStates, explore
 from verifier.check.results import CheckResult, exit_code
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.options import const_option, parse_consts
 from verifier.diagnostics import render
 from verifier.lang.frontend import load_file
 from verifier.report.html import GraphChoice, render_html
