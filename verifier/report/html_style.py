@@ -19,7 +19,7 @@ table.trace td.failure { background: #fdd; }
 table.trace td.allowed { color: #444; font-size: 12px; min-width: 220px; max-width: 420px; }
 table.trace tr.step.selected td { outline: 2px solid #d62728; }
 .scroll { overflow: auto; max-width: 100%; }
-.graph-box { border: 1px solid #ddd; border-radius: 6px; background: #fcfcfd; max-height: 900px; }
+.graph-box { border: 1px solid #ddd; border-radius: 6px; background: #fcfcfd; max-height: 1600px; }
 svg.graph text { font-family: system-ui, sans-serif; fill: #222; }
 svg.graph g.node.selected rect { stroke: #1565c0; stroke-width: 4; }
 ul.why li { margin: 2px 0; }
