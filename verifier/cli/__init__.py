@@ -37,6 +37,7 @@ def _register() -> None:
     _add("verifier.cli.lsp", "lsp", extra="lsp")
     _add("verifier.cli.guard", "compile_cmd", "keygen", "audit", "replay")
     _add("verifier.cli.certify", "certify", extra="check")
+    _add("verifier.cli.operator", "approvals", "approve", "reject", "release")
 
 
 _register()
