@@ -584,3 +584,14 @@ def test_check_explains_bindings_and_rejects_overlaps(tmp_path: Path) -> None:
     assert (
         '"/srv/private/"' in result.output and "= help: make the patterns disjoint" in result.output
     )
+
+
+def test_fmt_keeps_a_binding_as_written() -> None:
+    from verifier.lang.format import format_text
+
+    messy = MAIL.replace("state {\n  sends: 0..3 = 0", "state {\n      sends:   0..3 = 0")
+    out = format_text(messy, "spec.cap")
+    assert "state {\n  sends: 0..3 = 0" in out  # the rest is laid out
+    start = MAIL.index("tool send_email")
+    assert MAIL[start : MAIL.index("reachable sent")].strip() in out  # tools stay as written
+    assert format_text(out, "spec.cap") == out

@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "guard": {"ir", "diagnostics"},
     "monitor": {"guard"},  # the guard's API under its first name
     "gateway": {"guard", "ir", "diagnostics"},  # the MCP gateway in front of the tools
-    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "gateway"},
+    "lsp": {"diagnostics", "ir", "lang", "check", "report"},
+    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "lsp", "gateway"},
     "__main__": {"cli"},
     "pytest_plugin": {"diagnostics", "ir", "lang", "check", "report"},  # loaded by pytest only
 }
@@ -40,6 +41,7 @@ FORBIDDEN_LIBS: dict[str, set[str]] = {
     "lang": {"z3", "networkx", "numpy", "click"},
     "check": {"lark", "click"},
     "report": {"lark", "z3", "click"},
+    "lsp": {"lark", "z3", "click"},
 }
 Z3_HOME = "verifier.check.smt"
 
