@@ -57,6 +57,7 @@ KEYWORDS = frozenset(
         "any",
         "mod",
         "for",
+        "saturating",
     }
 )
 
@@ -167,6 +168,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def range_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
         return s.RangeT(ch[0], ch[1], _span_of(meta))
+
+    def saturating_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
+        return s.RangeT(ch[0], ch[1], _span_of(meta), saturating=True)
 
     def enum_type(self, meta: Any, ch: list[Any]) -> s.EnumT:
         return s.EnumT(ch[0], _span_of(meta))
