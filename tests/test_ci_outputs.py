@@ -168,7 +168,12 @@ def test_junit_one_case_per_property_with_the_counterexample() -> None:
         f"invariant `no_exfiltration` is violated ({EMAIL_BUG}:63)\n  not leaked\n"
         "shortest counterexample, 5 steps:\n"
     )
-    assert "send(external=true)" in failure.text.splitlines()[-1]
+    lines = failure.text.splitlines()
+    assert (
+        "send(external=true)"
+        in lines[lines.index("why each step could be taken (its guards held):") - 1]
+    )
+    assert lines[-1] == "  `not leaked` is false: `leaked` is true"  # the explanation ends it
     assert root.get("tests") == str(sum(len(f["properties"]) for f in report["files"]))
 
 

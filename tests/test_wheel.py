@@ -157,7 +157,7 @@ def test_slim_install_runs_a_signed_guard_without_the_checker(wheel: Path, tmp_p
     assert audit.returncode == 0 and audit.stdout.startswith("ok: "), audit.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "compile", "graph", "certify"])
+@pytest.mark.parametrize("command", ["check", "compile", "graph", "certify", "fmt", "report"])
 def test_slim_install_names_the_extra_a_command_needs(
     wheel: Path, tmp_path_factory: pytest.TempPathFactory, command: str
 ) -> None:
