@@ -163,6 +163,14 @@ def test_slim_install_runs_a_signed_guard_without_the_checker(slim: Path, tmp_pa
     }
     audit = in_slim(str(slim / "verifier"), "audit", "verify", "audit.jsonl")
     assert audit.returncode == 0 and audit.stdout.startswith("ok: "), audit.stderr
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        '{"event": "customer_requests", "args": {"requested": 2}}\n'
+        '{"action": "verify_order"}\n{"action": "refund"}\n'
+    )
+    replay = in_slim(str(slim / "verifier"), "replay", str(artifact), str(trace), "--public-key",
+                     "ops.pub")  # fmt: skip
+    assert (replay.returncode, replay.stdout) == (0, "ok: 3 steps admissible\n"), replay.stderr
 
 
 @pytest.mark.parametrize("command", ["check", "compile", "graph", "certify"])
