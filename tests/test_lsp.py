@@ -30,7 +30,7 @@ state {
   phase: Phase = open
 }
 action request {
-  when amout < 3
+  when amout < 3 and phase == open
   amount := amount + 1
 }
 invariant bounded: amount <= 3
@@ -172,7 +172,7 @@ def test_typo_is_reported_with_its_hint_and_fixed_by_the_code_action(
     assert (diag.range.start.line, diag.range.start.character) == (7, 7)
     assert (diag.range.end.line, diag.range.end.character) == (7, 12)
     assert session["actions"][0].title == "replace with `amount`"
-    assert "  when amount < 3\n" in session["fixed"]
+    assert "  when amount < 3 and phase == open\n" in session["fixed"]
     assert session["after"] == ()
     assert session["debounced"] == () and session["extra"] == 0
 

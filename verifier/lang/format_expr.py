@@ -129,7 +129,8 @@ def type_text(t: s.TypeExpr) -> str:
     if isinstance(t, s.BoolT):
         return "bool"
     if isinstance(t, s.RangeT):
-        return f"{expr_text(t.lo, ADD, False)}..{expr_text(t.hi, ADD, False)}"
+        text = f"{expr_text(t.lo, ADD, False)}..{expr_text(t.hi, ADD, False)}"
+        return text + " saturating" if t.saturating else text
     if isinstance(t, s.EnumT):
         return "enum { " + ", ".join(m.name for m in t.members) + " }"
     if isinstance(t, s.SetT):

@@ -58,6 +58,7 @@ KEYWORDS = frozenset(
         "any",
         "mod",
         "for",
+        "saturating",
         "tool",
     }
 )
@@ -274,6 +275,9 @@ class _ToAst(_ToolsToAst):
 
     def range_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
         return s.RangeT(ch[0], ch[1], _span_of(meta))
+
+    def saturating_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
+        return s.RangeT(ch[0], ch[1], _span_of(meta), saturating=True)
 
     def enum_type(self, meta: Any, ch: list[Any]) -> s.EnumT:
         return s.EnumT(ch[0], _span_of(meta))
