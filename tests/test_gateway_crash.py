@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,14 +28,19 @@ def verifies(folder: Path) -> bool:
 
 
 async def mailer(config: Path, name: str, out: list[tuple[str, bool]]) -> None:
-    params = StdioServerParameters(
-        command=VERIFIER, args=["gateway", str(config)], cwd=str(config.parent)
-    )
-    async with Client(params) as client:
-        for k in range(4):
-            mail = {"to": "bob@corp.example", "subject": f"{name}-{k}", "body": ""}
-            result = await client.call_tool("send_email", mail)
-            out.append((f"{name}-{k}", not result.is_error))
+    # the gateway's standard error goes to a file, so a failed start shows its reason
+    log = config.parent / f"gateway-{name}.err"
+    command = f"exec {shlex.quote(VERIFIER)} gateway {shlex.quote(str(config))} 2>>{log}"
+    params = StdioServerParameters(command="sh", args=["-c", command], cwd=str(config.parent))
+    try:
+        async with Client(params) as client:
+            for k in range(4):
+                mail = {"to": "bob@corp.example", "subject": f"{name}-{k}", "body": ""}
+                result = await client.call_tool("send_email", mail)
+                out.append((f"{name}-{k}", not result.is_error))
+    except Exception as err:
+        stderr = log.read_text() if log.exists() else ""
+        raise AssertionError(f"gateway {name} failed: {err!r}; its stderr: {stderr}") from err
 
 
 def test_two_gateways_share_one_budget(tmp_path: Path) -> None:
