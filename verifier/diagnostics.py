@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "too-large": "a domain too large to enumerate",
     "empty-init": "a spec with no initial state",
     "dead-transition": "an action or event that never fires",
+    "approval-on-event": "`needs approval` on an event, which cannot be escalated",
     "io": "a file that cannot be read",
     "empty": "a path with no specs",
     "engine": "an engine that cannot run on this spec",
