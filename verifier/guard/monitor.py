@@ -92,11 +92,15 @@ class Guard:
         store: str | Store = "memory://",
         audit: str | AuditLog | None = None,
         public_key: Any = None,
+        pin: art.Pin | None = None,
         **options: Any,
     ) -> Guard:
-        """Load and verify an artifact, open the store and audit log, recover after a crash."""
+        """Load and verify an artifact, open the store and audit log, recover after a crash.
+
+        `pin` fixes the capability name, a minimum serial or the exact content hash accepted.
+        """
         try:
-            artifact = art.load(path, public_key)
+            artifact = art.load(path, public_key, pin)
             opened = open_store(store) if isinstance(store, str) else store
             log = AuditLog(audit) if isinstance(audit, str) else audit
         except (art.ArtifactError, StoreError, AuditError) as err:
