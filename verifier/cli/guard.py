@@ -25,6 +25,7 @@ def compile_spec(
     stdout: TextIO,
     stderr: TextIO,
     certificate: str | None = None,
+    serial: int = 0,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
     loaded = load_file(spec, consts)
@@ -49,7 +50,11 @@ def compile_spec(
     except OSError as err:
         stderr.write(f"error: cannot read the certificate: {(err.strerror or str(err)).lower()}\n")
         return 2
-    document = art.build(result, _graph(result), proof)
+    try:
+        document = art.build(result, _graph(result), proof, serial)
+    except art.ArtifactError as err:
+        stderr.write(f"error: {err}\n")
+        return 2
     if key is not None:
         document = art.sign(document, key)
     out = output or f"{loaded.model.name}.artifact.json"
@@ -90,16 +95,24 @@ def _graph(result: CheckResult) -> dict[str, Any] | None:
     metavar="PATH",
     help="Prove symbolically, write the certificate here and record its SHA-256.",
 )
+@click.option(
+    "--serial",
+    type=click.IntRange(0, art.MAX_SERIAL),
+    default=0,
+    show_default=True,
+    help="Release number recorded (and signed) in the artifact; guards can require a minimum.",
+)
 def compile_cmd(
     spec: str,
     output: str | None,
     sign_key: str | None,
     consts: tuple[str, ...],
     certificate: str | None,
+    serial: int,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
     code = compile_spec(
-        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
+        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate, serial
     )
     sys.exit(code)
 

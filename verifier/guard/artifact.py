@@ -28,11 +28,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier import __version__, ir
-from verifier.guard.artifact_shape import HEX64, ArtifactError, Pin, check_shape
+from verifier.guard.artifact_shape import HEX64, MAX_SERIAL, ArtifactError, Pin, check_shape
 from verifier.ir import codec as ir_json
 from verifier.ir import jsontext
 
-__all__ = ["Artifact", "ArtifactError", "Pin", "build", "load", "sign", "verify"]
+__all__ = ["MAX_SERIAL", "Artifact", "ArtifactError", "Pin", "build", "load", "sign", "verify"]
 
 FORMAT = "verifier-artifact"
 FORMAT_VERSION = 1
@@ -112,6 +112,11 @@ def content_hash(document: dict[str, Any]) -> str:
     return "sha256:" + sha256_hex(_body_bytes(document))
 
 
+def content_hash_bytes(body: bytes) -> str:
+    """`sha256:<hex>` of the signed bytes themselves."""
+    return "sha256:" + sha256_hex(body)
+
+
 def _body_bytes(document: dict[str, Any]) -> bytes:
     return ir_json.canonical({k: v for k, v in document.items() if k not in _UNSIGNED})
 
@@ -161,7 +166,8 @@ def build(
     model = result.model
     if model is None or result.verdict != "proved" or not result.complete:
         raise ArtifactError(f"`{result.path}` is not proved (verdict: {result.verdict})")
-    Pin(min_serial=serial)  # the same bounds a deployment's pin has
+    if type(serial) is not int or not 0 <= serial <= MAX_SERIAL:
+        raise ArtifactError("the serial must be an integer from 0 to 2**63-1")
     program = ir_json.model_to_json(model)
     if jsontext.depth(program) > jsontext.MAX_DEPTH - 2:
         raise ArtifactError(
@@ -321,7 +327,7 @@ def from_bytes(
         raise ArtifactError("the pin must be a `verifier.guard.Pin`")
     key = load_public_key(public_key) if public_key is not None else None
     body, claimed, signature = _split(data)
-    actual = "sha256:" + sha256_hex(body)
+    actual = content_hash_bytes(body)
     if claimed != actual:
         raise ArtifactError("the artifact's content hash does not match its content")
     signed_by = _check_signature(body, signature, key)

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.ir import jsontext
+
 GENESIS = "0" * 64
 TORN = "is incomplete (a torn write)"
 
@@ -33,7 +35,10 @@ class AuditIntegrityError(AuditError):
 
 
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode()
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -57,11 +62,11 @@ class ChainReport:
 
 def _check(line: bytes, seq: int, prev: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        record = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        return None, "is not a JSON record"
+        record = jsontext.loads(line, floats=True)
+    except jsontext.JSONTextError as err:  # the writer never writes such a line: unreadable
+        raise AuditError(f"line {seq} is not a strict JSON record: {err}") from None
     if not isinstance(record, dict):
-        return None, "is not a JSON record"
+        raise AuditError(f"line {seq} is not a JSON record")
     if record.get("hash") != record_hash(record):
         return record, "does not match its hash (edited)"
     if record.get("prev") != prev:
@@ -88,13 +93,16 @@ def verify_lines(lines: list[bytes], head: str | None = None) -> ChainReport:
 
 
 def verify_file(path: str, head: str | None = None) -> ChainReport:
-    """Verify the chain in `path`; AuditError if it cannot be read."""
+    """Verify the chain in `path`; AuditError if it cannot be read (or a line is not JSON)."""
     try:
         with open(path, "rb") as fh:
             lines = fh.readlines()
     except OSError as err:
         raise AuditError(f"cannot read the audit log `{path}`: {err.strerror or err}") from None
-    return verify_lines(lines, head)
+    try:
+        return verify_lines(lines, head)
+    except AuditError as err:
+        raise AuditError(f"cannot read the audit log `{path}`: {err}") from None
 
 
 def read_records(path: str) -> Iterator[dict[str, Any]]:
@@ -161,8 +169,13 @@ class AuditLog:
         record = dict(fields)
         record["seq"] = self._seq + 1
         record["prev"] = self._head
-        record["hash"] = record_hash(record)
-        line = _canonical(record) + b"\n"
+        try:
+            if jsontext.depth(record) > jsontext.MAX_DEPTH:
+                raise ValueError("too deep")
+            record["hash"] = record_hash(record)
+            line = _canonical(record) + b"\n"
+        except (ValueError, RecursionError):  # NaN, a lone surrogate, nesting: not readable back
+            raise AuditError("the audit record would not be strict JSON") from None
         try:
             written = os.write(self._fd, line)
             if self.fsync:
