@@ -185,3 +185,9 @@ def test_every_agent_model_signs_and_loads_through_the_raw_byte_path(tmp_path, k
     path = signed(tmp_path, build_document(spec, with_graph=False), key)
     name = json.loads(Path(path).read_bytes())["capability"]
     Guard.load(path, public_key=pub(tmp_path, key), pin=Pin(capability=name)).close()
+
+
+@pytest.mark.parametrize("path", [3, None, b"a.json", ["a.json"]], ids=repr)
+def test_an_artifact_path_that_is_not_a_path_refuses_to_start(path):
+    with pytest.raises(GuardError, match="the artifact path must be a string"):
+        Guard.load(path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import os
 import platform
 import re
 from collections.abc import Sequence
@@ -297,6 +298,8 @@ def load(
     path: str, public_key: str | bytes | Ed25519PublicKey | None = None, pin: Pin | None = None
 ) -> Artifact:
     """Read and verify an artifact file (see `from_bytes`)."""
+    if not isinstance(path, str | os.PathLike):
+        raise ArtifactError("the artifact path must be a string")
     return from_bytes(_read_bytes(path, "the artifact"), public_key, pin)
 
 
