@@ -161,3 +161,21 @@ def test_replay_refuses_an_injected_artifact(kitchen, tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "the compiled program is malformed" in result.output
     assert not marker.exists()
+
+
+def test_a_program_that_would_enumerate_too_many_instances_is_refused():
+    from verifier import ir
+    from verifier.ir.codec import IRFormatError
+    from verifier.ir.validate import check_model
+
+    def transition(name: str) -> ir.Transition:
+        return ir.Transition(name, "action", (ir.Param("p", ir.IntType(0, 999_999)),), (), None, ())
+
+    one = ir.Model("m", None, (), (), (), (), (transition("a"),), (), None)
+    assert check_model(one) is one
+    two = ir.Model("m", None, (), (), (), (), (transition("a"), transition("b")), (), None)
+    with pytest.raises(IRFormatError, match="2000000 transition instances, more than"):
+        check_model(two)
+    wide = ir.Transition("c", "action", (ir.Param("p", ir.IntType(0, 10**6)),), (), None, ())
+    with pytest.raises(IRFormatError, match="`c` has too many parameter combinations"):
+        check_model(ir.Model("m", None, (), (), (), (), (wide,), (), None))

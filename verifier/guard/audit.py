@@ -170,10 +170,11 @@ class AuditLog:
         record["seq"] = self._seq + 1
         record["prev"] = self._head
         try:
-            if jsontext.depth(record) > jsontext.MAX_DEPTH:
-                raise ValueError("too deep")
             record["hash"] = record_hash(record)
             line = _canonical(record) + b"\n"
+            brackets = line.count(b"[") + line.count(b"{")  # cheap bound; exact depth if needed
+            if brackets > jsontext.MAX_DEPTH and jsontext.depth(record) > jsontext.MAX_DEPTH:
+                raise ValueError("too deep")
         except (ValueError, RecursionError):  # NaN, a lone surrogate, nesting: not readable back
             raise AuditError("the audit record would not be strict JSON") from None
         try:

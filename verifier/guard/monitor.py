@@ -105,7 +105,10 @@ class Guard:
             log = AuditLog(audit) if isinstance(audit, str) else audit
         except (art.ArtifactError, StoreError, AuditError) as err:
             raise GuardError(str(err)) from None
-        guard = cls(artifact, opened, log, **options)
+        try:
+            guard = cls(artifact, opened, log, **options)
+        except RecursionError:  # a program at the nesting limit, loaded from a deep stack
+            raise GuardError("the artifact's program nests too deeply to compile here") from None
         if log is not None:
             guard._open_audit(log)
         return guard

@@ -40,6 +40,9 @@ def check_model(model: Any) -> ir.Model:
     names: set[str] = set()
     for t in wf.tuple_(model.transitions, "the transitions"):
         _transition(checker, t, names)
+    total = sum(math.prod(p.type.size() for p in t.params) for t in model.transitions)
+    if total > wf.MAX_ENUMERATION:
+        raise fail(f"the program has {total} transition instances, more than the guard builds")
     for p in wf.tuple_(model.properties, "the properties"):
         _property(checker, p)
     if model.final is not None:
