@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import time
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.services import require
 from verifier.check.dispatch import CheckOptions, run_check
 from verifier.check.explicit import explore
 from verifier.guard import artifact as art
@@ -55,9 +55,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def redis_server(tmp: Path) -> Iterator[str]:
     """Start redis-server on a free port in `tmp`, yield its URL, stop it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (.ci/run installs it)")
+    binary = require("redis-server")["redis-server"]
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",

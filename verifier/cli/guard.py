@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
-from verifier.check.explicit import explore
-from verifier.check.results import CheckResult, exit_code
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.extras import require
+from verifier.cli.options import const_option, parse_consts
 from verifier.guard import artifact as art
-from verifier.lang.frontend import load_file
-from verifier.report.text import render_result
+
+if TYPE_CHECKING:
+    from verifier.check.results import CheckResult
 
 
 def compile_spec(
@@ -28,6 +29,12 @@ def compile_spec(
     serial: int = 0,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
+    # the checker is imported here: `keygen`, `audit` and `replay` run without it
+    from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
+    from verifier.check.results import CheckResult, exit_code
+    from verifier.lang.frontend import load_file
+    from verifier.report.text import render_result
+
     loaded = load_file(spec, consts)
     if loaded.model is None:
         stderr.write(
@@ -77,6 +84,8 @@ def _read_certificate(path: str | None) -> bytes | None:
 
 
 def _graph(result: CheckResult) -> dict[str, Any] | None:
+    from verifier.check.explicit import explore
+
     if result.model is None or (result.states or 0) > art.GRAPH_LIMIT:
         return None  # a symbolic proof has no state count: the bounded search below decides
     g = explore(result.model, max_states=art.GRAPH_LIMIT)
@@ -111,6 +120,7 @@ def compile_cmd(
     serial: int,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
+    require("compile", "check")
     code = compile_spec(
         spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate, serial
     )
@@ -132,6 +142,43 @@ def keygen(name: str) -> None:
         click.echo(f"error: cannot write `{name}.key`: {(err.strerror or '').lower()}", err=True)
         sys.exit(2)
     click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
+    tree = unignored_work_tree(f"{name}.key")
+    if tree is not None:
+        click.echo(
+            f"warning: `{name}.key` is inside the git work tree `{tree}` and not ignored:"
+            " a commit would publish the signing key\n"
+            "hint: keep private keys outside the repository (for example"
+            " `verifier keygen ~/.config/verifier/NAME`), or ignore them (`*.key` in .gitignore)",
+            err=True,
+        )
+
+
+def unignored_work_tree(path: str) -> str | None:
+    """The git work tree holding `path` if git would not ignore it; None if ignored or unknown.
+
+    Quiet (None) without git, outside a work tree, or on any git error.
+    """
+    git = shutil.which("git")
+    if git is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        top = subprocess.run(
+            [git, "-C", folder, "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if top.returncode != 0:
+            return None  # not in a work tree (or a bare repository, or git refused)
+        ignored = subprocess.run(
+            [git, "-C", folder, "check-ignore", "-q", "--", os.path.basename(path)],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return top.stdout.strip() if ignored.returncode == 1 else None
 
 
 @click.group()
