@@ -190,7 +190,7 @@ def audit() -> None:
 @click.argument("log", type=click.Path())
 @click.option("--head", help="The hash the last record must have (detects a cut tail).")
 def audit_verify(log: str, head: str | None) -> None:
-    """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
+    """Exit 0 if the hash chain is intact, 1 naming the first bad record, 2 if unreadable."""
     from verifier.guard.audit import AuditError, verify_file
 
     try:

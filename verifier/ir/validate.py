@@ -73,7 +73,7 @@ def _transition(checker: _Checker, t: Any, names: set[str]) -> None:
         pname = wf.name(p.name, f"a parameter of `{name}`")
         if pname in env:
             raise fail(f"parameter `{pname}` of `{name}` is declared twice")
-        env[pname] = wf.index_type(p.type, f"the type of parameter `{pname}`")
+        env[pname] = wf.scalar(p.type, f"the type of parameter `{pname}`")
         wf.span(p.span)
     if math.prod(ty.size() for ty in env.values()) > wf.MAX_ENUMERATION:
         raise fail(f"`{name}` has too many parameter combinations")
