@@ -203,6 +203,8 @@ class _Checker:
             return ir.BOOL
         if op in ("eq", "ne") and wf.same_kind(left, right):
             return ir.BOOL
+        if op in wf.COMPARE and type(left) is ir.EnumType and left == right:
+            return ir.BOOL  # members of one enum are ordered as declared
         if type(left) is type(right) is ir.IntType:
             assert isinstance(left, ir.IntType) and isinstance(right, ir.IntType)
             if op in wf.COMPARE:
