@@ -70,3 +70,19 @@ def test_quiet_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     code, out, err = keygen(repo, "ops", monkeypatch)
     assert (code, err) == (0, "")
     assert (repo / "ops.key").exists() and out.startswith("wrote `ops.key`")
+
+
+def test_warns_for_the_guards_secret_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = git_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["keygen", "--secret", "guard"])
+    assert result.exit_code == 0 and result.stdout.startswith("wrote `guard.secret` (key id ")
+    assert result.stderr == (
+        f"warning: `guard.secret` is inside the git work tree `{repo.resolve()}` and not ignored:"
+        " a commit would publish the guard's secret\nhint: keep private keys outside the"
+        " repository (for example `verifier keygen ~/.config/verifier/NAME`), or ignore them"
+        " (`*.secret` in .gitignore)\n"
+    )
+    (repo / ".gitignore").write_text("*.secret\n")
+    quiet = CliRunner().invoke(main, ["keygen", "--secret", "other"])
+    assert (quiet.exit_code, quiet.stderr) == (0, "")

@@ -129,8 +129,16 @@ def compile_cmd(
 
 @click.command()
 @click.argument("name")
-def keygen(name: str) -> None:
+@click.option(
+    "--secret",
+    is_flag=True,
+    help="Write the guard's secret NAME.secret (mode 600) instead of a signing key pair.",
+)
+def keygen(name: str, secret: bool) -> None:
     """Write an Ed25519 key pair: NAME.key (private, mode 600) and NAME.pub."""
+    if secret:
+        _write_secret(f"{name}.secret")
+        return
     key = art.generate_key()
     try:
         fd = os.open(f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -142,15 +150,22 @@ def keygen(name: str) -> None:
         click.echo(f"error: cannot write `{name}.key`: {(err.strerror or '').lower()}", err=True)
         sys.exit(2)
     click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
-    tree = unignored_work_tree(f"{name}.key")
-    if tree is not None:
-        click.echo(
-            f"warning: `{name}.key` is inside the git work tree `{tree}` and not ignored:"
-            " a commit would publish the signing key\n"
-            "hint: keep private keys outside the repository (for example"
-            " `verifier keygen ~/.config/verifier/NAME`), or ignore them (`*.key` in .gitignore)",
-            err=True,
-        )
+    _warn_if_committable(f"{name}.key", "the signing key")
+
+
+def _warn_if_committable(path: str, what: str) -> None:
+    """Warn when a private file was written where a commit would publish it."""
+    tree = unignored_work_tree(path)
+    if tree is None:
+        return
+    suffix = os.path.splitext(path)[1]
+    click.echo(
+        f"warning: `{path}` is inside the git work tree `{tree}` and not ignored:"
+        f" a commit would publish {what}\n"
+        "hint: keep private keys outside the repository (for example"
+        f" `verifier keygen ~/.config/verifier/NAME`), or ignore them (`*{suffix}` in .gitignore)",
+        err=True,
+    )
 
 
 def unignored_work_tree(path: str) -> str | None:
@@ -181,6 +196,18 @@ def unignored_work_tree(path: str) -> str | None:
     return top.stdout.strip() if ignored.returncode == 1 else None
 
 
+def _write_secret(path: str) -> None:
+    from verifier.guard.secret import load_secret, write_secret
+
+    try:
+        write_secret(path)
+    except OSError as err:
+        click.echo(f"error: cannot write `{path}`: {(err.strerror or '').lower()}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote `{path}` (key id {load_secret(path).key_id}); only the guard may read it")
+    _warn_if_committable(path, "the guard's secret")
+
+
 @click.group()
 def audit() -> None:
     """Work with guard audit logs."""
@@ -189,19 +216,38 @@ def audit() -> None:
 @audit.command("verify")
 @click.argument("log", type=click.Path())
 @click.option("--head", help="The hash the last record must have (detects a cut tail).")
-def audit_verify(log: str, head: str | None) -> None:
+@click.option("--secret", help="The guard's secret file: verify a keyed chain.")
+@click.option(
+    "--write-head",
+    is_flag=True,
+    help="After a successful check, accept the log's end as its head (writes LOG.head).",
+)
+def audit_verify(log: str, head: str | None, secret: str | None, write_head: bool) -> None:
     """Exit 0 if the hash chain is intact, 1 naming the first bad record, 2 if unreadable."""
-    from verifier.guard.audit import AuditError, verify_file
+    from verifier.guard.audit import UNREADABLE, AuditError, check_head, verify_file
+    from verifier.guard.audit import write_head as accept_head
+    from verifier.guard.secret import SecretError, load_secret
 
     try:
-        report = verify_file(log, head)
-    except AuditError as err:
+        key = load_secret(secret) if secret is not None else None
+        report = verify_file(log, head, key)
+        problem = check_head(log, key) if report.ok and not write_head else None
+        if report.ok and write_head:
+            accept_head(log, key)
+    except (AuditError, SecretError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if problem is not None:
+        click.echo(f"{log}: {problem}")
+        sys.exit(1)
     if report.ok:
         click.echo(f"ok: {report.records} records, head {report.head}")
         sys.exit(0)
-    click.echo(f"{log}:{report.bad_line}: record {report.bad_line} {report.problem}")
+    where = f"{log}:{report.bad_line}: record {report.bad_line} {report.problem}"
+    if (report.problem or "").startswith(UNREADABLE):  # not a log the guard writes: unusable
+        click.echo(f"error: {where}", err=True)
+        sys.exit(2)
+    click.echo(where)
     sys.exit(1)
 
 

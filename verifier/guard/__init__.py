@@ -9,6 +9,7 @@ from verifier.guard.artifact_shape import Pin
 from verifier.guard.audit import AuditLog, ChainReport, verify_file
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision
 from verifier.guard.monitor import DenialLimit, Guard, GuardError
+from verifier.guard.options import RequestLimits
 from verifier.guard.session import Session
 from verifier.guard.tools import ToolDenied, guarded, guarded_call
 
@@ -24,6 +25,7 @@ __all__ = [
     "Guard",
     "GuardError",
     "Pin",
+    "RequestLimits",
     "Session",
     "ToolDenied",
     "guarded",

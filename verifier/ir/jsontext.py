@@ -22,8 +22,20 @@ class JSONTextError(ValueError):
     """Bytes that are not strict JSON; the message says why, in a few words."""
 
 
-def loads(data: bytes, *, max_depth: int = MAX_DEPTH, floats: bool = False) -> Any:
-    """The value in `data`; JSONTextError if it is not strict JSON within the limits."""
+def loads(
+    data: bytes,
+    *,
+    max_depth: int = MAX_DEPTH,
+    floats: bool = False,
+    constants: bool = False,
+    surrogates: bool = False,
+) -> Any:
+    """The value in `data`; JSONTextError if it is not strict JSON within the limits.
+
+    `floats` admits finite floats; `constants` also NaN and the infinities, and `surrogates`
+    lone surrogate escapes (both only for reading back what `json.dumps` wrote, as the audit
+    log does for hostile requests).
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -32,19 +44,19 @@ def loads(data: bytes, *, max_depth: int = MAX_DEPTH, floats: bool = False) -> A
         value = json.loads(
             text,
             object_pairs_hook=_object,
-            parse_constant=_constant,
+            parse_constant=float if constants else _constant,
             parse_int=_int,
-            parse_float=_float if floats else _no_float,
+            parse_float=(_any_float if constants else _float) if floats else _no_float,
         )
     except RecursionError:
-        raise JSONTextError(f"it nests more than {max_depth} levels deep") from None
+        raise JSONTextError("it nests too deeply to read") from None
     except JSONTextError:
         raise
     except json.JSONDecodeError as err:
         raise JSONTextError(f"it is not JSON ({err.msg.lower()} at offset {err.pos})") from None
     except ValueError as err:  # pragma: no cover - int() limits, should a hook miss one
         raise JSONTextError(f"it is not JSON ({err})") from None
-    _check_tree(value, max_depth)
+    _check_tree(value, max_depth, surrogates)
     return value
 
 
@@ -78,17 +90,24 @@ def _float(text: str) -> float:
     return value
 
 
+def _any_float(text: str) -> float:
+    if len(text) > 64:
+        raise JSONTextError("it holds a number written with more than 64 characters")
+    return float(text)
+
+
 def _no_float(text: str) -> float:
     raise JSONTextError(f"it holds `{text[:20]}`, where only integers are allowed")
 
 
-def _check_tree(value: Any, max_depth: int) -> None:
+def _check_tree(value: Any, max_depth: int, surrogates: bool) -> None:
     """Depth and lone surrogates, without recursion."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            _string(item)
+            if not surrogates:
+                _string(item)
             continue
         if not isinstance(item, dict | list):
             continue
@@ -96,7 +115,8 @@ def _check_tree(value: Any, max_depth: int) -> None:
             raise JSONTextError(f"it nests more than {max_depth} levels deep")
         if isinstance(item, dict):
             for k, v in item.items():
-                _string(k)
+                if not surrogates:
+                    _string(k)
                 stack.append((v, depth + 1))
         else:
             stack.extend((v, depth + 1) for v in item)
