@@ -15,7 +15,7 @@ from verifier.check.explicit import Progress
 from verifier.check.results import CheckResult, exit_code
 from verifier.cli.options import const_option, parse_consts
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
-from verifier.lang.frontend import load_file, load_or_report
+from verifier.lang.frontend import load_file
 from verifier.report.annotations import github_annotations
 from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
@@ -203,30 +203,3 @@ def check(
         paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr, itf_dir
     )
     sys.exit(code)
-
-
-@click.command()
-@click.argument("spec", type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["dot", "mermaid", "json"]),
-    default="dot",
-    show_default=True,
-)
-@const_option
-@click.option(
-    "--max-states",
-    type=click.IntRange(min=1),
-    default=2000,
-    show_default=True,
-    help="Refuse models with more reachable states than this.",
-)
-def graph(spec: str, fmt: str, consts: tuple[str, ...], max_states: int) -> None:
-    """Render the reachable state graph of a small SPEC."""
-    from verifier.report.graph import render_graph
-
-    model = load_or_report(spec, parse_consts(consts), sys.stderr)
-    if model is None:
-        sys.exit(2)
-    sys.exit(render_graph(model, fmt, max_states, sys.stdout, sys.stderr))

@@ -10,6 +10,7 @@ from verifier import ir
 from verifier.diagnostics import Span
 from verifier.ir.evaluate import EvalError, eval_expr
 from verifier.lang import syntax as s
+from verifier.lang.bounds import check_bound_guards, clamp
 from verifier.lang.lower_array import element, index_lit, paths
 from verifier.lang.scope import MAX_ENUMERATION, Context, Poison, Scope, layout
 from verifier.lang.types import join_types
@@ -58,6 +59,7 @@ def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
         span=d.name.span,
     )
     _check_constant_guards(lw, t)
+    check_bound_guards(lw, t)
     return t
 
 
@@ -198,6 +200,7 @@ def _update(
         indices.append(index_lit(t.index, v, st.target.span))
         t = t.elem
     assert not isinstance(t, ir.ArrayType)
+    value = clamp(value, t)
     dims, strides = layout(var.type, len(indices))
     return ir.Update(
         name=var.name,
