@@ -105,6 +105,8 @@ def test_every_string_and_number_of_the_ir_is_an_injection_target(kitchen, tmp_p
     target = tmp_path / "a.json"
     accepted = []
     cases = 0
+    target.write_bytes(art.dumps(kitchen))
+    assert exercise(target)  # the untouched artifact loads and runs: refusals below are real
     fields = {kind for _, _, kind in leaves(kitchen["program"])}
     assert len(fields) > 60  # every field of every node kind in the kitchen spec
     for path, original in targets(kitchen["program"]):
@@ -161,6 +163,28 @@ def test_replay_refuses_an_injected_artifact(kitchen, tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "the compiled program is malformed" in result.output
     assert not marker.exists()
+
+
+def test_the_saturating_flag_round_trips_and_is_strict(kitchen, tmp_path):
+    text = json.dumps(kitchen["program"])
+    assert text.count('"saturating": true') >= 2  # the variable, its slot, ...; never `false`
+    assert '"saturating": false' not in text
+    guard = Guard.load(str(_write(tmp_path, kitchen)))
+    heat = guard.program.model.var("heat").type
+    assert heat.saturating is True
+    guard.close()
+    for bad in ("false", "1", '"true"', "null"):
+        doc = json.loads(json.dumps(kitchen))
+        doc["program"] = json.loads(text.replace('"saturating": true', f'"saturating": {bad}', 1))
+        doc["content_hash"] = art.content_hash(doc)
+        with pytest.raises(GuardError, match="`saturating` that is not `true`"):
+            Guard.load(str(_write(tmp_path, doc)))
+
+
+def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+    path = tmp_path / "s.json"
+    path.write_bytes(art.dumps(doc))
+    return path
 
 
 def test_a_program_that_would_enumerate_too_many_instances_is_refused():

@@ -63,6 +63,9 @@ _FIELDS = {
     for name, cls in _NODES.items()
 }
 _ALLOWED = {name: {f for f, _ in fields} | {"node"} for name, fields in _FIELDS.items()}
+# The only booleans of the IR (everything else that is 0/1 is an int): written only when true,
+# so a program without them serializes exactly as before they existed.
+_FLAGS = {("IntType", "saturating")}
 
 
 def to_json(value: Any) -> Any:
@@ -70,9 +73,13 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Span):
         return [value.line, value.column, value.end_line, value.end_column]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {"node": type(value).__name__}
+        tag = type(value).__name__
+        out: dict[str, Any] = {"node": tag}
         for f in dataclasses.fields(value):
-            if f.name not in _SKIPPED:
+            if (tag, f.name) in _FLAGS:
+                if getattr(value, f.name) is True:
+                    out[f.name] = True
+            elif f.name not in _SKIPPED:
                 out[f.name] = to_json(getattr(value, f.name))
         return out
     if isinstance(value, tuple | list):
@@ -106,7 +113,12 @@ def _node(data: dict[str, Any]) -> Any:
                 continue
             raise IRFormatError(f"node `{tag}` lacks field `{name}`")
         raw = data[name]
-        kwargs[name] = _span(raw) if name == "span" else from_json(raw)
+        if (tag, name) in _FLAGS:
+            if raw is not True:  # absent means false; present, it must be the JSON `true`
+                raise IRFormatError(f"node `{tag}` has a `{name}` that is not `true`")
+            kwargs[name] = True
+        else:
+            kwargs[name] = _span(raw) if name == "span" else from_json(raw)
     extra = data.keys() - _ALLOWED[tag]
     if extra:
         raise IRFormatError(f"node `{cls.__name__}` has unknown field `{sorted(extra)[0][:40]}`")

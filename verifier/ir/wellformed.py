@@ -115,6 +115,8 @@ def check_type(t: Any, what: str) -> ir.Type:
     if type(t) is ir.IntType:
         if int_(t.lo, what) > int_(t.hi, what):
             raise fail(f"{what} is an empty range")
+        if type(t.saturating) is not bool:
+            raise fail(f"{what} has a malformed `saturating` flag")
         return t
     if type(t) is ir.EnumType:
         name(t.name, f"{what}'s name")
