@@ -205,7 +205,9 @@ def test_progress_line_on_a_terminal_only() -> None:
     )
     assert code == 0
     assert re.search(
-        r"\rbenchmarks/models/fleet.cap: [\d,]+ states, depth \d+, [\d,]+ states/s", err.getvalue()
+        r"\rbenchmarks/models/fleet.cap: explicit [\d,]+ states, depth \d+, [\d,]+ states/s, "
+        r"[\d,]+ MiB",
+        err.getvalue(),
     )
     quiet = io.StringIO()
     check_paths(

@@ -9,6 +9,7 @@ vectoriser does not handle).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
@@ -51,6 +52,7 @@ def check_packed(
     progress: Progress | None = None,
     workers: int = 1,
     chunk_cells: int = CHUNK_CELLS,
+    stop: Callable[[], bool] | None = None,
 ) -> CheckResult | None:
     """Check `model` like `check_explicit`, or return None if its states cannot be packed.
 
@@ -62,6 +64,7 @@ def check_packed(
     if prog is None:
         return None
     search = Search(prog, deadlock, max_states, progress, workers=workers, cells=chunk_cells)
+    search.stop = stop
     initial = [prog.layout.pack(s) for s in sem.initial_states(model)]
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
@@ -93,7 +96,7 @@ def check_packed(
     )
     if search.complete:
         result.diagnostics.extend(explicit._dead_transitions(model, cov))
-    else:
+    elif not search.stopped:
         result.notes.append(f"stopped after {max_states} states (--max-states)")
     result.seconds = time.perf_counter() - started
     return result

@@ -94,6 +94,8 @@ class Search:
     workers: int = 1
     cells: int = CHUNK_CELLS
     pool: ThreadPoolExecutor | None = None
+    stop: Callable[[], bool] | None = None
+    stopped: bool = False
 
     def chunk_rows(self) -> int:
         return max(16, self.cells // max(1, len(self.prog.instances)))
@@ -127,6 +129,8 @@ class Search:
                 chunk, fresh = self.truncate(words, chunk, fresh, limit)
             self.visited.add(chunk.uniq[fresh])
             parts.append(self.commit(level, start, chunk, fresh))
+            if self.complete and self.stop is not None and self.stop():
+                self.complete, self.stopped = False, True
             if not self.complete:
                 break
         if parts and sum(len(p) for p in parts):
