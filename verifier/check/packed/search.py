@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from verifier.check.packed.expand import Chunk, Program, expand, successor_stream
+from verifier.check.packed.keys import as_keys, rows_equal
 from verifier.check.packed.visited import SortedRuns
 from verifier.ir.evaluate import EvalError
 
@@ -65,7 +66,7 @@ class Levels:
             self._dir = tempfile.TemporaryDirectory(prefix="verifier-levels-")
         path = Path(self._dir.name) / f"level{level}.u64"
         states.tofile(path)
-        self.arrays[level] = np.memmap(path, dtype=np.uint64, mode="r", shape=(len(states),))
+        self.arrays[level] = np.memmap(path, dtype=np.uint64, mode="r", shape=states.shape)
 
     def close(self) -> None:
         self.arrays = []
@@ -102,7 +103,7 @@ class Search:
 
     def run(self, initial: np.ndarray) -> None:
         self.levels.append(initial)
-        self.visited.add(np.sort(initial))
+        self.visited.add(np.sort(as_keys(initial)))
         self.states = self.generated = len(initial)
         self.fired = np.zeros(len(self.prog.instances), dtype=np.int64)
         started = time.perf_counter()
@@ -123,11 +124,11 @@ class Search:
         frontier = self.levels[level]
         parts: list[np.ndarray] = []
         for start, words, chunk in self.expanded(frontier):
-            fresh = ~self.visited.contains(chunk.uniq)
+            fresh = ~self.visited.contains(as_keys(chunk.uniq))
             limit = self.max_states
             if limit is not None and self.states + int(fresh.sum()) > limit:
                 chunk, fresh = self.truncate(words, chunk, fresh, limit)
-            self.visited.add(chunk.uniq[fresh])
+            self.visited.add(as_keys(chunk.uniq[fresh]))
             parts.append(self.commit(level, start, chunk, fresh))
             if self.complete and self.stop is not None and self.stop():
                 self.complete, self.stopped = False, True
@@ -179,7 +180,7 @@ class Search:
         last = 0 if need < 0 else int(rows[need])
         self.complete = False
         chunk = self.expand(words[: last + 1])
-        return chunk, ~self.visited.contains(chunk.uniq)
+        return chunk, ~self.visited.contains(as_keys(chunk.uniq))
 
     def commit(self, level: int, start: int, chunk: Chunk, fresh: np.ndarray) -> np.ndarray:
         """Record a chunk's counts and findings; return its new states in discovery order."""
@@ -197,10 +198,12 @@ class Search:
         order = np.argsort(chunk.first[fresh])  # first occurrences are distinct
         return chunk.uniq[fresh][order]
 
-    def path(self, level: int, row: int) -> list[tuple[int, int]]:
-        """(word, instance) from an initial state to levels[level][row]; instance -1 first."""
-        word = int(self.levels[level][row])
-        chain: list[tuple[int, int]] = []
+    def path(self, level: int, row: int) -> list[tuple[object, int]]:
+        """(state, instance) from an initial state to levels[level][row]; instance -1 first.
+
+        A state is a packed word (int) or, for wide layouts, a row of words."""
+        word = _state(self.levels[level][row])
+        chain: list[tuple[object, int]] = []
         for lv in range(level, 0, -1):
             parent, k = self.parent_of(lv - 1, word)
             chain.append((word, k))
@@ -209,7 +212,7 @@ class Search:
         chain.reverse()
         return chain
 
-    def parent_of(self, level: int, word: int) -> tuple[int, int]:
+    def parent_of(self, level: int, word: object) -> tuple[object, int]:
         """The first (row, instance) of `level` in exploration order whose successor is `word`."""
         frontier = self.levels[level]
         step = self.chunk_rows()
@@ -217,8 +220,13 @@ class Search:
         for start in range(0, len(frontier), step):
             words = np.asarray(frontier[start : start + step])
             st = successor_stream(self.prog, self.prog.batch(words))
-            hit = st.order[st.succ == np.uint64(word)]
+            hit = st.order[rows_equal(st.succ, word)]  # type: ignore[arg-type]
             if len(hit):
                 row, k = divmod(int(hit.min()), k_count)
-                return int(words[row]), k
+                return _state(words[row]), k
         raise AssertionError("a discovered state has no parent")  # pragma: no cover
+
+
+def _state(value: np.ndarray | np.uint64) -> object:
+    """One packed state out of a batch: an int word, or a copied row of words."""
+    return np.array(value, dtype=np.uint64) if np.ndim(value) else int(value)
