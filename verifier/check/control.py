@@ -30,6 +30,7 @@ class CheckOptions:
     timeout: float | None = None  # the overall time budget per file; None: DEFAULT_BUDGET
     certificate: str | None = None
     simple_path: bool = True
+    workers: int = 1  # processes for explicit search outside `auto`
 
 
 @dataclass

@@ -72,6 +72,7 @@ def _explicit_here(model: ir.Model, opts: CheckOptions, hear: Listener, stop: St
         max_states=opts.max_states,
         progress=progress,
         stop=stop,
+        workers=opts.workers,
     )
     why = stop.reason()
     if not result.complete and why is not None and result.model is not None:

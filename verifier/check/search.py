@@ -26,9 +26,11 @@ def search_explicit(
     max_states: int | None = None,
     progress: Progress | None = None,
     stop: ShouldStop | None = None,
+    workers: int = 1,
 ) -> CheckResult:
     """Explicit search: the packed engine if it pays and the model packs, else the general one.
-    Both give the same result; the `engine` field says which ran."""
+    Both give the same result (for any number of `workers` of the packed engine); the
+    `engine` field says which ran."""
     refused = refuse_initial_explosion(model)
     if refused is not None:
         return refused
@@ -36,7 +38,12 @@ def search_explicit(
         from verifier.check.packed import check_packed  # NumPy loads only for big searches
 
         packed = check_packed(
-            model, deadlock=deadlock, max_states=max_states, progress=progress, stop=stop
+            model,
+            deadlock=deadlock,
+            max_states=max_states,
+            progress=progress,
+            stop=stop,
+            workers=workers,
         )
         if packed is not None:
             return packed

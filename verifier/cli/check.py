@@ -200,6 +200,13 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     help="Also write every counterexample and witness as an ITF trace into this folder.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes for packed explicit search (--engine explicit); results do not change.",
+)
+@click.option(
     "--progress",
     "show_progress",
     is_flag=True,
@@ -218,6 +225,7 @@ def check(
     certificate: str | None,
     no_simple_path: bool,
     itf_dir: str | None,
+    workers: int,
     show_progress: bool,
     verbose: bool,
 ) -> None:
@@ -235,6 +243,7 @@ def check(
         timeout=timeout,
         certificate=certificate,
         simple_path=not no_simple_path,
+        workers=workers,
     )
     values = parse_consts(consts)
     intr = Interrupts()

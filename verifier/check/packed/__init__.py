@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,7 +19,7 @@ from verifier import ir
 from verifier.check import explicit
 from verifier.check.packed.expand import Program, compile_program
 from verifier.check.packed.layout import MAX_WIDTH, WORD_BITS, layout_of
-from verifier.check.packed.search import CHUNK_CELLS, Progress, Search
+from verifier.check.packed.search import CHUNK_CELLS, Progress, Search, expansion_pool
 from verifier.check.packed.step import compile_instances
 from verifier.check.results import CheckResult, Step, Trace
 from verifier.ir import semantics as sem
@@ -57,7 +56,8 @@ def check_packed(
 ) -> CheckResult | None:
     """Check `model` like `check_explicit`, or return None if its states cannot be packed.
 
-    `workers` threads expand frontier chunks ahead of the in-order merge; the result does not
+    `workers` processes (threads inside a daemon process, which may not fork) expand frontier
+    chunks ahead of the in-order merge; the result does not
     depend on their number, nor on `chunk_cells` (frontier rows x instances per chunk), nor
     on `word_bits` (tests use small words to run every model through the multi-word path).
     """
@@ -69,7 +69,7 @@ def check_packed(
     search.stop = stop
     initial = prog.layout.array([prog.layout.pack(s) for s in sem.initial_states(model)])
     if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
+        with expansion_pool(prog, workers) as pool:
             search.pool = pool
             search.run(initial)
         search.pool = None

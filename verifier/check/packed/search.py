@@ -9,11 +9,12 @@ the state, which is by definition the state's BFS parent.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +95,7 @@ class Search:
     domain_at: Hit | None = None
     workers: int = 1
     cells: int = CHUNK_CELLS
-    pool: ThreadPoolExecutor | None = None
+    pool: Executor | None = None
     stop: Callable[[], bool] | None = None
     stopped: bool = False
 
@@ -150,13 +151,20 @@ class Search:
         ahead = 2 * self.workers
         for start in starts:
             words = frontier[start : start + step]
-            pending.append((start, words, self.pool.submit(self.expand, words)))
+            pending.append((start, words, self.submit(words)))
             if len(pending) > ahead:
                 first, w, fut = pending.popleft()
                 yield first, w, self.result(fut, w)
         while pending:
             first, w, fut = pending.popleft()
             yield first, w, self.result(fut, w)
+
+    def submit(self, words: np.ndarray) -> Future[Chunk]:
+        assert self.pool is not None
+        if isinstance(self.pool, ProcessPoolExecutor):  # the worker has the program already
+            want_deadlock = self.deadlock and self.deadlock_at is None
+            return self.pool.submit(_expand_here, words, self.open_props(), want_deadlock)
+        return self.pool.submit(self.expand, words)
 
     def result(self, fut: Future[Chunk], words: np.ndarray) -> Chunk:
         try:
@@ -230,3 +238,22 @@ class Search:
 def _state(value: np.ndarray | np.uint64) -> object:
     """One packed state out of a batch: an int word, or a copied row of words."""
     return np.array(value, dtype=np.uint64) if np.ndim(value) else int(value)
+
+
+_PROGRAM: Program | None = None  # the program a forked expansion worker inherited
+
+
+def _expand_here(words: np.ndarray, open_props: dict[int, bool], want_deadlock: bool) -> Chunk:
+    assert _PROGRAM is not None
+    return expand(_PROGRAM, words, open_props, want_deadlock)
+
+
+def expansion_pool(prog: Program, workers: int) -> Executor:
+    """Worker processes that expand chunks of `prog`'s frontier (forked: they inherit the
+    compiled program, which holds closures and cannot be pickled); threads where a process
+    may not fork (inside a daemon worker, or without fork)."""
+    global _PROGRAM
+    if mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
+        return ThreadPoolExecutor(workers)
+    _PROGRAM = prog
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
