@@ -23,6 +23,17 @@ EXPLICIT_LIMIT = 2**22
 # and then the answer is the same as plain explicit search, counts included. Past it the race
 # starts, explicit search included, with no limit but its memory estimate and the budget.
 QUICK_STATES = 20_000
+QUICK_INSTANCES = 4_096  # more transition instances than this: compiling them alone takes long
+
+
+def _instance_count(model: ir.Model) -> int:
+    total = 0
+    for t in model.transitions:
+        n = 1
+        for p in t.params:
+            n *= p.type.size()
+        total += n
+    return total
 
 
 class EngineUnavailable(Exception):
@@ -46,7 +57,8 @@ def run_check(
         stop = Stop.within(opts.timeout if opts.timeout is not None else DEFAULT_BUDGET)
     if opts.engine == "explicit" or (opts.engine == "auto" and _explicit_fits(model, opts)):
         return _explicit_here(model, opts, hear, stop)
-    if opts.engine == "auto" and opts.certificate is None:
+    try_quick = opts.certificate is None and _instance_count(model) <= QUICK_INSTANCES
+    if opts.engine == "auto" and try_quick:
         limit = min(QUICK_STATES, opts.max_states or QUICK_STATES)
         quick = check_explicit(model, deadlock=opts.deadlock, max_states=limit, stop=stop)
         if quick.complete:

@@ -11,6 +11,7 @@ Whatever is still open at the end is inconclusive, with what each engine had rea
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,10 +77,17 @@ def explicit_worker(
     send(("explicit", result))
 
 
-def symbolic_worker(send: Send, *args: Any) -> None:
+# Under `auto` four engines share the cores: bmc and kind yield to explicit search and pdr,
+# which decide most models (benchmarks/README.md, "auto against the best single engine").
+NICE = {"bmc": 10, "kind": 10}
+
+
+def symbolic_worker(send: Send, nice: int, *args: Any) -> None:
     """A symbolic engine in a worker (z3 loads in the worker, never in the parent)."""
     from verifier.check.smt.stream import stream_engine
 
+    if nice:
+        os.nice(nice)
     stream_engine(send, *args)
 
 
@@ -128,7 +136,8 @@ class Race:
                 self.crew.start(e, explicit_worker, self.model, o.deadlock, o.max_states, self.halt)
             else:
                 args = (self.model, e, symbolic_depth, self.stop.left(), o.deadlock, o.simple_path)
-                self.crew.start(e, symbolic_worker, *args, self.flags)
+                nice = NICE.get(e, 0) if len(self.engines) > 1 else 0
+                self.crew.start(e, symbolic_worker, nice, *args, self.flags)
 
     def wait(self) -> None:
         while self.crew.running():
