@@ -25,7 +25,7 @@ from tests.guard_support import (
 )
 from verifier.guard import Guard, verify_file
 from verifier.guard.audit import read_records
-from verifier.guard.store import IntegrityError, Record, TokenRecord, open_store
+from verifier.guard.store import ApprovalRecord, IntegrityError, Record, open_store
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def store_url(request, tmp_path) -> str:
     return url
 
 
-def test_compare_and_set_and_one_shot_tokens(store_url):
+def test_compare_and_set_and_approvals(store_url):
     store = open_store(store_url)
     first = Record(0, (1, 2), 0)
     assert store.create("s", first) is True
@@ -63,10 +63,22 @@ def test_compare_and_set_and_one_shot_tokens(store_url):
     assert store.cas("s", 0, Record(1, (3, 3), 1)) is False  # the same expectation twice
     assert store.get("s") == Record(1, (2, 2), 1)
     assert store.get("nobody") is None
-    token = TokenRecord("s", 1, "inc", {}, "ab" * 32, time.time() + 60, "d-1")
-    store.put_token("t0k3n", token)
-    assert store.take_token("t0k3n") == token
-    assert store.take_token("t0k3n") is None
+    now = time.time()
+    pending = ApprovalRecord(
+        "ap-1", "s", 1, "inc", {}, "ab" * 32, "p", "pending", now, now + 60, "d-1"
+    )
+    store.put_approval(pending)
+    store.put_approval(pending._replace(version=7))  # put never overwrites
+    assert store.get_approval("ap-1") == pending
+    assert store.approvals("s") == [pending] == store.approvals()
+    assert store.approvals("t") == []
+    approved = pending._replace(status="approved", approver="alice")
+    assert store.replace_approval(pending, approved) is True
+    assert store.replace_approval(pending, approved) is False  # exactly one operator wins
+    assert store.get_approval("ap-1") == approved
+    assert store.replace_approval(pending, None) is False
+    assert store.replace_approval(approved, None) is True
+    assert store.get_approval("ap-1") is None
     store.close()
 
 
@@ -107,9 +119,18 @@ def test_an_approval_commits_only_at_its_version_in_every_store(store_url, tmp_p
     a.observe("user_opens_session")
     a.propose("draft")
     d = a.propose("send", {"external": True})
-    assert b.approve(d.approval_token, "alice").verdict == "allow"
-    assert a.approve(d.approval_token, "alice").verdict == "deny"
+    assert d.verdict == "escalate"
+    operator_b = Guard.load(artifact, store=shared).approvals  # the operator's own guard
+    assert operator_b.approve(d.approval_id, "alice").verdict == "allow"
+    assert operator_b.approve(d.approval_id, "bob").reason == (
+        f"approval `{d.approval_id}` was already approved by alice"
+    )
+    assert a.state()["state"]["sends"] == 0  # an approval alone moves nothing
+    assert b.propose("send", {"external": True}).verdict == "allow"  # the retry commits once
     assert a.state()["state"]["sends"] == 1
+    assert a.propose("draft").verdict == "allow"
+    again = a.propose("send", {"external": True})  # a new proposal: a new approval
+    assert again.verdict == "escalate" and again.approval_id != d.approval_id
 
 
 def _processes(counter: str, store: str, audit: str | None, workers: int, each: int) -> int:
@@ -141,7 +162,7 @@ def test_processes_share_a_session_without_lost_updates(
         return
     assert allowed == 160  # the shared log's lock serializes decide-append-commit
     report = verify_file(audit)
-    assert report.ok and report.records == 160
+    assert report.ok and report.records == 320  # each step: its record, then its outcome
     steps = committed(list(read_records(audit)), "shared")
     assert sorted(r["version_before"] for r in steps) == list(range(160))
 
@@ -173,10 +194,11 @@ def test_kill_9_mid_stream_loses_nothing(counter, tmp_path):
     audit = str(tmp_path / "audit.jsonl")
     previous = 0
     for _ in range(3):
+        lines = Path(audit).read_bytes().count(b"\n") if os.path.exists(audit) else 0
         proc = _spawn_forever(counter, store, audit, None)
         deadline = time.time() + 60
         while time.time() < deadline:
-            if os.path.exists(audit) and Path(audit).read_bytes().count(b"\n") > previous + 30:
+            if os.path.exists(audit) and Path(audit).read_bytes().count(b"\n") > lines + 30:
                 break
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
@@ -186,14 +208,21 @@ def test_kill_9_mid_stream_loses_nothing(counter, tmp_path):
         previous = now
 
 
-def test_a_crash_between_audit_and_commit_is_redone(counter, tmp_path):
+def test_a_crash_between_audit_and_commit_is_closed_not_applied(counter, tmp_path):
     store = f"sqlite:///{tmp_path / 'crash.db'}"
     audit = str(tmp_path / "audit.jsonl")
     proc = _spawn_forever(counter, store, audit, crash_after=7)
     assert proc.wait(timeout=60) == 9
     raw = Guard.load(counter, store=store).session("crash").state()
     assert raw["version"] == 6  # the 7th step is in the log but not in the store...
-    assert _assert_consistent(counter, store, audit) == 7  # ...until recovery redoes it
+    # ...and the caller never heard `allow`: recovery closes it as not committed
+    assert _assert_consistent(counter, store, audit) == 6
+    last = list(read_records(audit))[-1]
+    assert (last["kind"], last["commit"], last["reason"]) == (
+        "outcome",
+        False,
+        "not committed: the guard stopped before the store write",
+    )
 
 
 def test_a_torn_audit_record_is_dropped_on_restart(counter, tmp_path):

@@ -44,6 +44,7 @@ CODES: dict[str, str] = {
     "assigned-twice": "a variable assigned twice in one transition",
     "missing-initial": "a state variable without an initial value",
     "constant-guard": "a guard that is always true or always false",
+    "bound-guard": "a guard that only keeps a value inside its range",
     "bad-const-override": "a --const override that does not apply",
     "too-large": "a domain too large to enumerate",
     "empty-init": "a spec with no initial state",

@@ -6,16 +6,19 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
 from verifier.check.control import DEFAULT_BUDGET
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
-from verifier.check.results import CheckResult, exit_code, report_json
+from verifier.check.results import CheckResult, exit_code
+from verifier.cli.options import const_option, parse_consts
 from verifier.cli.progress import Interrupts, ProgressPrinter, catching_signals
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
-from verifier.lang.frontend import load_file, load_or_report
+from verifier.lang.frontend import load_file
+from verifier.report.annotations import github_annotations
+from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
 from verifier.report.text import render_result
 
@@ -45,34 +48,6 @@ def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
 def _problem(path: str, code: str, message: str) -> CheckResult:
     diag = Diagnostic(code, "error", message, WHOLE_FILE, None, path)
     return CheckResult(path=path, source="", model=None, diagnostics=[diag])
-
-
-def parse_consts(values: Sequence[str]) -> dict[str, int]:
-    """`NAME=INT` pairs from `--const`; raise click.BadParameter on a malformed one."""
-    out: dict[str, int] = {}
-    for item in values:
-        name, sep, raw = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = int(raw)
-        except ValueError:
-            raise click.BadParameter(
-                f"`{item}` is not NAME=INTEGER (for example `--const MAX_SENDS=5`)",
-                param_hint="--const",
-            ) from None
-    return out
-
-
-def const_option(fn: Any) -> Any:
-    """The `--const NAME=VALUE` option every command that loads a spec takes."""
-    return click.option(
-        "--const",
-        "consts",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Override a `const` of the spec (repeatable).",
-    )(fn)
 
 
 def check_paths(
@@ -124,8 +99,10 @@ def check_paths(
         if fmt == "text":
             stdout.write(render_result(result, verbose) + "\n")
             stdout.flush()
-    if fmt == "json":
-        stdout.write(json.dumps(report_json(results), indent=2) + "\n")
+    if fmt in WRITERS:
+        stdout.write(WRITERS[fmt](results))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        stderr.write(github_annotations(results))
     return intr.exit_code if intr.signal else exit_code(results)
 
 
@@ -153,10 +130,10 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Report as text for people or JSON for tools.",
+    help="Report as text for people, or JSON, SARIF 2.1.0 or JUnit XML for tools.",
 )
 @const_option
 @click.option(
@@ -277,30 +254,3 @@ def closed_stdout() -> int:
     os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail too
     os.close(devnull)
     return BROKEN_PIPE
-
-
-@click.command()
-@click.argument("spec", type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["dot", "mermaid", "json"]),
-    default="dot",
-    show_default=True,
-)
-@const_option
-@click.option(
-    "--max-states",
-    type=click.IntRange(min=1),
-    default=2000,
-    show_default=True,
-    help="Refuse models with more reachable states than this.",
-)
-def graph(spec: str, fmt: str, consts: tuple[str, ...], max_states: int) -> None:
-    """Render the reachable state graph of a small SPEC."""
-    from verifier.report.graph import render_graph
-
-    model = load_or_report(spec, parse_consts(consts), sys.stderr)
-    if model is None:
-        sys.exit(2)
-    sys.exit(render_graph(model, fmt, max_states, sys.stdout, sys.stderr))

@@ -84,8 +84,9 @@ def replay_lines(guard: Guard, lines: list[str]) -> ReplayOutcome:
         session = session or guard.session("replay")
         steps += 1
         decision = session.propose(name, args) if kind == "action" else session.observe(name, args)
-        if decision.verdict == ESCALATE and approved and decision.approval_token:
-            decision = session.approve(decision.approval_token, "replay")
+        if decision.verdict == ESCALATE and approved and decision.approval_id:
+            guard.approvals.approve(decision.approval_id, "replay")
+            decision = session.propose(name, args)  # the approved retry commits once
         if decision.verdict != ALLOW:
             return ReplayOutcome(
                 steps - 1, steps, number, str(name), f"{decision.verdict}: {decision.reason}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast as pyast
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -56,6 +57,8 @@ KEYWORDS = frozenset(
         "array",
         "any",
         "mod",
+        "for",
+        "saturating",
     }
 )
 
@@ -71,6 +74,31 @@ def _lark() -> lark.Lark:
         maybe_placeholders=True,
         cache=False,
     )
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One lexical token, comments and whitespace included, with its span."""
+
+    kind: str  # the grammar's terminal name: NAME, COMMENT, WS, LBRACE, ...
+    text: str
+    span: Span
+
+
+def lex_tokens(text: str) -> list[Tok]:
+    """Every token of text that parses, comments and whitespace included, in order."""
+    return [Tok(t.type, str(t), _span_of(t)) for t in _lark().lex(text, dont_ignore=True)]
+
+
+def lex_prefix(text: str) -> list[Tok]:
+    """The tokens of `text` up to the first character that cannot start one (never raises)."""
+    out: list[Tok] = []
+    try:
+        for tok in _lark().lex(text, dont_ignore=True):
+            out.append(Tok(tok.type, str(tok), _span_of(tok)))
+    except UnexpectedInput:
+        pass
+    return out
 
 
 def _span_of(item: Any) -> Span:
@@ -166,6 +194,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def range_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
         return s.RangeT(ch[0], ch[1], _span_of(meta))
+
+    def saturating_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
+        return s.RangeT(ch[0], ch[1], _span_of(meta), saturating=True)
 
     def enum_type(self, meta: Any, ch: list[Any]) -> s.EnumT:
         return s.EnumT(ch[0], _span_of(meta))
@@ -277,6 +308,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def list_lit(self, meta: Any, ch: list[Any]) -> s.ListLit:
         return s.ListLit(_items(ch), _span_of(meta))
+
+    def array_comp(self, meta: Any, ch: list[Any]) -> s.ArrayComp:
+        return s.ArrayComp(_ident(ch[0]), ch[1], ch[2], _span_of(meta))
 
 
 def _string(tok: Token) -> str:

@@ -24,6 +24,7 @@ class RangeT:
     lo: Expr
     hi: Expr
     span: Span = _span()
+    saturating: bool = False  # `lo..hi saturating`: writes clamp; `hi` means "hi or more"
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,16 @@ class ListLit:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class ArrayComp:
+    """`[for i in T: e]`: the array whose element at index `i` is `e`."""
+
+    var: Ident
+    domain: TypeExpr
+    body: Expr
+    span: Span = _span()
+
+
 Expr = (
     IntLit
     | BoolLit
@@ -161,6 +172,7 @@ Expr = (
     | Index
     | SetLit
     | ListLit
+    | ArrayComp
 )
 
 

@@ -57,6 +57,11 @@ def _where(model: ir.Model, p: PropertyResult) -> str:
     return f" ({model.path}:{p.span.line})"
 
 
+def render_property(model: ir.Model, p: PropertyResult, verbose: bool = False) -> str | None:
+    """The text block of one property (a failure with its counterexample), or None if quiet."""
+    return _property_block(model, p, verbose)
+
+
 def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | None:
     decided = f" [{p.engine}{', ' + p.detail if p.detail else ''}]" if p.detail else ""
     if p.verdict == "violated":
@@ -72,6 +77,7 @@ def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | 
         if p.trace is not None:
             lines.append(f"shortest counterexample, {_steps(len(p.trace))}:")
             lines.append(_indent(trace_table(model, p.trace)))
+            lines += explanation_lines(model, p)
         return "\n".join(lines)
     if p.verdict == "inconclusive":
         why = f": {p.message}" if p.message else ""
@@ -86,6 +92,29 @@ def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | 
         )
         return f"{what}: {p.verdict}{decided}"
     return None
+
+
+def explanation_lines(model: ir.Model, p: PropertyResult) -> list[str]:
+    """The guards that admitted each step, then why the last state is a violation."""
+    from verifier.report.explain import admission_text, admissions, violation
+
+    assert p.trace is not None
+    rows = admissions(model, p.trace)
+    lines = []
+    if rows:
+        width = max(len("step"), len(str(len(rows))))
+        lines.append("why each step could be taken (its guards held):")
+        lines += [f"  {k:>{width}}  {admission_text(a)}" for k, a in enumerate(rows, 1)]
+    why = violation(model, p)
+    if why:
+        last = len(p.trace)
+        head = (
+            f"why nothing can happen after step {last}:"
+            if p.kind == "deadlock"
+            else f"why step {last} violates `{p.name}`:"
+        )
+        lines += [head, *(f"  {w}" for w in why)]
+    return lines
 
 
 def _steps(n: int) -> str:
@@ -110,8 +139,8 @@ def _changes(model: ir.Model, before: tuple[int, ...] | None, after: tuple[int, 
     return ", ".join(out) if out else "(no change)"
 
 
-def trace_table(model: ir.Model, trace: Trace) -> str:
-    """One row per step: index, transition with arguments, the variables that changed."""
+def trace_rows(model: ir.Model, trace: Trace) -> list[tuple[str, str, str]]:
+    """(step index, transition with arguments, the variables that changed) for each step."""
     rows: list[tuple[str, str, str]] = []
     prev: tuple[int, ...] | None = None
     last = len(trace.steps) - 1
@@ -121,6 +150,12 @@ def trace_table(model: ir.Model, trace: Trace) -> str:
             break
         rows.append((str(i), step_label(step), _changes(model, prev, step.state)))
         prev = step.state
+    return rows
+
+
+def trace_table(model: ir.Model, trace: Trace) -> str:
+    """One row per step: index, transition with arguments, the variables that changed."""
+    rows = trace_rows(model, trace)
     w0 = max(len("step"), *(len(r[0]) for r in rows))
     w1 = max(len("transition"), *(len(r[1]) for r in rows))
     lines = [f"{'step':>{w0}}  {'transition':<{w1}}  changes"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
 from typing import Any, NamedTuple, Protocol
+
+from verifier.guard.secret import digest
 
 
 class StoreError(Exception):
     """The store cannot be reached or used (the guard fails closed on it)."""
+
+    decision_id: str | None = None  # set when a decision's write failed (its id is kept)
 
 
 class IntegrityError(StoreError):
@@ -31,23 +35,37 @@ class Record(NamedTuple):
     program: str = ""  # the enforced program's id: a record is valid only under that policy
 
 
-class TokenRecord(NamedTuple):
-    """What an approval token is bound to."""
+PENDING = "pending"
+APPROVED = "approved"
 
+
+class ApprovalRecord(NamedTuple):
+    """An escalated proposal waiting for an operator (`pending`) or approved once (`approved`).
+
+    Bound to the session, its state version, the action and its validated arguments (and their
+    hash) and the enforced program; `approver` is set once approved.
+    """
+
+    id: str
     session: str
     version: int
     action: str
     args: dict[str, Any]
     args_hash: str
+    program: str
+    status: str
+    created: float
     expires: float
     decision_id: str
+    approver: str | None = None
 
 
 class Store(Protocol):
-    """Session records with compare-and-set, and one-shot tokens."""
+    """Session records with compare-and-set, and approval records (insert once, swap exactly)."""
 
     url: str
     persistent: bool
+    key: bytes | None  # the secret's store key: record digests are HMACs under it
 
     def get(self, session: str) -> Record | None: ...
 
@@ -55,36 +73,45 @@ class Store(Protocol):
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool: ...
 
-    def put_token(self, token: str, data: TokenRecord) -> None: ...
+    def put_approval(self, approval: ApprovalRecord) -> None: ...
 
-    def take_token(self, token: str) -> TokenRecord | None: ...
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None: ...
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]: ...
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool: ...
 
     def close(self) -> None: ...
 
 
-def token_key(token: str) -> str:
-    """Stores keep the SHA-256 of a token, never the token itself."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def record_digest(session: str, record: Record, key: bytes | None = None) -> str:
+    """The digest of a record: over the session id and every field, keyed if `key`."""
+    return _digest(_body(session, record), key)
 
 
-def encode_record(session: str, record: Record) -> str:
-    """JSON text with a digest over the session id and every field."""
+def _body(session: str, record: Record) -> list[Any]:
     body = [session, record.version, [int(v) for v in record.state], record.rev, record.quarantine]
-    body += [record.window, record.seen, record.program]
-    text = json.dumps(body, separators=(",", ":"))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return json.dumps({"r": body, "d": digest}, separators=(",", ":"))
+    return [*body, record.window, record.seen, record.program]
 
 
-def decode_record(session: str, text: str | bytes) -> Record:
+def _digest(body: list[Any], key: bytes | None) -> str:
+    return digest(key, json.dumps(body, separators=(",", ":")).encode("utf-8"))
+
+
+def encode_record(session: str, record: Record, key: bytes | None = None) -> str:
+    """JSON text with a digest over the session id and every field (HMAC under `key`)."""
+    body = _body(session, record)
+    return json.dumps({"r": body, "d": _digest(body, key)}, separators=(",", ":"))
+
+
+def decode_record(session: str, text: str | bytes, key: bytes | None = None) -> Record:
     """The record in `text`; IntegrityError if malformed, mismatched or for another session."""
     try:
         data = json.loads(text)
         body = data["r"]
-        check = json.dumps(body, separators=(",", ":"))
-        ok = hashlib.sha256(check.encode("utf-8")).hexdigest() == data["d"]
+        ok = hmac.compare_digest(_digest(body, key), str(data["d"]))
         sid, version, state, rev, quarantine, window, seen, program = body
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise IntegrityError(f"the stored record of session `{session}` is malformed") from err
     if not ok or sid != session:
         raise IntegrityError(f"the stored record of session `{session}` does not match its digest")
@@ -93,12 +120,26 @@ def decode_record(session: str, text: str | bytes) -> Record:
     return Record(version, tuple(state), rev, quarantine, window, seen, program)
 
 
-def encode_token(data: TokenRecord) -> str:
+def encode_approval(data: ApprovalRecord) -> str:
+    """An approval record as JSON text (a list in field order)."""
     return json.dumps(list(data), separators=(",", ":"), sort_keys=True)
 
 
-def decode_token(text: str | bytes) -> TokenRecord:
+_APPROVAL_TYPES: tuple[tuple[type, ...], ...] = (
+    (str,), (str,), (int,), (str,), (dict,), (str,), (str,), (str,),
+    (float, int), (float, int), (str,), (str, type(None)),
+)  # fmt: skip
+
+
+def decode_approval(text: str | bytes) -> ApprovalRecord:
+    """The approval in `text`; IntegrityError unless every field has its type."""
     try:
-        return TokenRecord(*json.loads(text))
-    except (ValueError, TypeError) as err:
-        raise IntegrityError("a stored approval token is malformed") from err
+        fields = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise IntegrityError("a stored approval is malformed") from err
+    ok = isinstance(fields, list) and len(fields) == len(_APPROVAL_TYPES)
+    ok = ok and all(type(v) in t for v, t in zip(fields, _APPROVAL_TYPES, strict=False))
+    if not ok or fields[7] not in (PENDING, APPROVED):
+        raise IntegrityError("a stored approval is malformed")
+    fields[8], fields[9] = float(fields[8]), float(fields[9])
+    return ApprovalRecord(*fields)

@@ -6,18 +6,23 @@ import time
 from typing import Any
 
 from verifier.guard.store.base import (
+    ApprovalRecord,
     Record,
     StoreError,
-    TokenRecord,
+    decode_approval,
     decode_record,
-    decode_token,
+    encode_approval,
     encode_record,
-    encode_token,
-    token_key,
 )
 
-# KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text.
+# KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text,
+# deadline (server milliseconds). A write the server reaches after its deadline (the client
+# gave up waiting: it told its caller the write failed) is refused, so it never lands late.
 _CAS = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then
+  return -1
+end
 local cur = redis.call('HGET', KEYS[1], 'rev')
 if (cur == false and ARGV[1] == '') or (cur ~= false and cur == ARGV[1]) then
   redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'record', ARGV[3])
@@ -27,16 +32,48 @@ return 0
 """
 
 
+# KEYS[1] the approvals hash; ARGV: id, expected text, new text ("" = delete).
+_SWAP = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+return 1
+"""
+
+
 class RedisStore:
     """Session records in Redis, under a key prefix."""
 
     persistent = True
+    key: bytes | None = None
 
     def __init__(self, client: Any, url: str, prefix: str = "verifier:") -> None:
         self.url = url
         self._r = client
         self._prefix = prefix
         self._cas = client.register_script(_CAS)
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 10.0
+        self._patience_ms = int(float(timeout) * 500)  # half the client's wait, as margin
+        seconds, micros = self._call(client.time)
+        self._offset_ms = seconds * 1000 + micros // 1000 - time.monotonic_ns() // 1_000_000
+        self._swap = client.register_script(_SWAP)
+        self._approvals = f"{prefix}approvals"
+
+    def _deadline(self) -> int:
+        """The server time (ms) after which this write must not happen any more."""
+        return time.monotonic_ns() // 1_000_000 + self._offset_ms + self._patience_ms
+
+    def _write(self, session: str, expected: object, record: Record) -> bool:
+        args = [expected, record.rev, encode_record(session, record, self.key), self._deadline()]
+        done = self._call(self._cas, keys=[self._key(session)], args=args)
+        if done == -1:
+            raise StoreError("the redis store refused a late write (past its deadline)")
+        return bool(done)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -64,24 +101,31 @@ class RedisStore:
 
     def get(self, session: str) -> Record | None:
         text = self._call(self._r.hget, self._key(session), "record")
-        return None if text is None else decode_record(session, text)
+        return None if text is None else decode_record(session, text, self.key)
 
     def create(self, session: str, record: Record) -> bool:
-        args = ["", record.rev, encode_record(session, record)]
-        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+        return self._write(session, "", record)
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
-        args = [expected_rev, record.rev, encode_record(session, record)]
-        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+        return self._write(session, expected_rev, record)
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
-        ttl = max(1, int(data.expires - time.time()) + 60)
-        key = f"{self._prefix}t:{token_key(token)}"
-        self._call(self._r.set, key, encode_token(data), ex=ttl)
+    def put_approval(self, approval: ApprovalRecord) -> None:
+        self._call(self._r.hsetnx, self._approvals, approval.id, encode_approval(approval))
+        stale = [a for a in self.approvals() if a.expires < time.time() - 3600]
+        for a in stale:
+            self.replace_approval(a, None)
 
-    def take_token(self, token: str) -> TokenRecord | None:
-        text = self._call(self._r.getdel, f"{self._prefix}t:{token_key(token)}")
-        return None if text is None else decode_token(text)
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        text = self._call(self._r.hget, self._approvals, approval_id)
+        return None if text is None else decode_approval(text)
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
+        found = [decode_approval(t) for t in self._call(self._r.hvals, self._approvals)]
+        return [a for a in found if session is None or a.session == session]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        args = [old.id, encode_approval(old), "" if new is None else encode_approval(new)]
+        return bool(self._call(self._swap, keys=[self._approvals], args=args))
 
     def close(self) -> None:
         self._call(self._r.close)

@@ -13,21 +13,21 @@ import time
 import urllib.parse
 
 from verifier.guard.store.base import (
+    ApprovalRecord,
     Record,
     StoreError,
-    TokenRecord,
+    decode_approval,
     decode_record,
-    decode_token,
+    encode_approval,
     encode_record,
-    encode_token,
-    token_key,
 )
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions
   (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens
-  (id TEXT PRIMARY KEY, expires REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals
+  (id TEXT PRIMARY KEY, session TEXT NOT NULL, expires REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS approvals_by_session ON approvals (session);
 """
 
 
@@ -35,13 +35,14 @@ class SQLiteStore:
     """Session records in a SQLite database file."""
 
     persistent = True
+    key: bytes | None = None
 
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", timeout: float = 30.0) -> None:
         self.url = f"sqlite:///{path}"  # an absolute path gives the four slashes
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
-                path, timeout=30.0, isolation_level=None, check_same_thread=False
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -56,10 +57,14 @@ class SQLiteStore:
         path = rest[1:] if rest.startswith("/") else rest
         if not path:
             raise StoreError(f"the SQLite URL `{url}` names no file")
-        sync = urllib.parse.parse_qs(query).get("synchronous", ["full"])[0].upper()
+        options = urllib.parse.parse_qs(query, keep_blank_values=True)
+        unknown = sorted(set(options) - {"synchronous", "timeout"})
+        if unknown:
+            raise StoreError(f"unknown option `{unknown[0]}` in `{url}` (synchronous, timeout)")
+        sync = options.get("synchronous", ["full"])[-1].upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
             raise StoreError(f"unknown synchronous mode `{sync.lower()}` in `{url}`")
-        return cls(path, sync)
+        return cls(path, sync, _timeout(options.get("timeout", ["30"])[-1], url))
 
     def _run(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         try:
@@ -70,10 +75,10 @@ class SQLiteStore:
     def get(self, session: str) -> Record | None:
         with self._lock:
             row = self._run("SELECT record FROM sessions WHERE id = ?", (session,)).fetchone()
-        return None if row is None else decode_record(session, row[0])
+        return None if row is None else decode_record(session, row[0], self.key)
 
     def create(self, session: str, record: Record) -> bool:
-        text = encode_record(session, record)
+        text = encode_record(session, record, self.key)
         with self._lock:
             cur = self._run(
                 "INSERT OR IGNORE INTO sessions (id, rev, record) VALUES (?, ?, ?)",
@@ -82,7 +87,7 @@ class SQLiteStore:
             return cur.rowcount == 1
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
-        text = encode_record(session, record)
+        text = encode_record(session, record, self.key)
         with self._lock:
             self._run("BEGIN IMMEDIATE", ())
             try:
@@ -97,21 +102,52 @@ class SQLiteStore:
                 raise
             return cur.rowcount == 1
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
+    def put_approval(self, approval: ApprovalRecord) -> None:
         with self._lock:
             self._run(
-                "INSERT OR REPLACE INTO tokens (id, expires, data) VALUES (?, ?, ?)",
-                (token_key(token), data.expires, encode_token(data)),
+                "INSERT OR IGNORE INTO approvals (id, session, expires, data) VALUES (?, ?, ?, ?)",
+                (approval.id, approval.session, approval.expires, encode_approval(approval)),
             )
-            self._run("DELETE FROM tokens WHERE expires < ?", (time.time() - 3600,))
+            self._run("DELETE FROM approvals WHERE expires < ?", (time.time() - 3600,))
 
-    def take_token(self, token: str) -> TokenRecord | None:
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
         with self._lock:
-            row = self._run(
-                "DELETE FROM tokens WHERE id = ? RETURNING data", (token_key(token),)
-            ).fetchone()
-        return None if row is None else decode_token(row[0])
+            row = self._run("SELECT data FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        return None if row is None else decode_approval(row[0])
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
+        sql, params = "SELECT data FROM approvals", ()
+        if session is not None:
+            sql, params = f"{sql} WHERE session = ?", (session,)  # type: ignore[assignment]
+        with self._lock:
+            rows = self._run(sql, params).fetchall()
+        return [decode_approval(row[0]) for row in rows]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        with self._lock:
+            if new is None:
+                cur = self._run(
+                    "DELETE FROM approvals WHERE id = ? AND data = ?",
+                    (old.id, encode_approval(old)),
+                )
+            else:
+                cur = self._run(
+                    "UPDATE approvals SET data = ?, expires = ? WHERE id = ? AND data = ?",
+                    (encode_approval(new), new.expires, old.id, encode_approval(old)),
+                )
+            return cur.rowcount == 1
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _timeout(text: str, url: str) -> float:
+    """The busy timeout in seconds: how long a write waits for another connection's lock."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise StoreError(f"the timeout `{text}` in `{url}` must be seconds in (0, 3600]")
+    return value
