@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "too-large": "a domain too large to enumerate",
     "empty-init": "a spec with no initial state",
     "dead-transition": "an action or event that never fires",
+    "approval-on-event": "`needs approval` on an event, which cannot be escalated",
     "unbound-parameter": "a tool binding that leaves a parameter unbound",
     "ambiguous-binding": "a tool binding whose patterns overlap with different results",
     "bad-pattern": "a binding pattern outside the safe subset",

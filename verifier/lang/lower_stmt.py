@@ -35,6 +35,9 @@ def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
     approvals: list[ir.Expr] = []
     updates = _block(lw, d.body, scope, None, guards, approvals)
     approval = _disjoin(approvals) if approvals else None
+    if d.kind == "event":
+        _refuse_event_approvals(lw, d.name.name, d.body)
+        approval = None
     total = 1
     for p in params:
         total *= p.type.size()
@@ -58,6 +61,22 @@ def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
     _check_constant_guards(lw, t)
     check_bound_guards(lw, t)
     return t
+
+
+def _refuse_event_approvals(lw: Context, name: str, body: tuple[s.Stmt, ...]) -> None:
+    """Report every `needs approval` inside an event: the guard cannot escalate an event."""
+    for st in body:
+        if isinstance(st, s.If):
+            _refuse_event_approvals(lw, name, st.then)
+            _refuse_event_approvals(lw, name, st.orelse)
+        elif isinstance(st, s.Approval):
+            lw.sink.error(
+                "approval-on-event",
+                f"event `{name}` cannot need approval",
+                st.span,
+                "an event reports what already happened, so the guard cannot escalate it; "
+                "put the approval on the action that causes it, or model the decision as an event",
+            )
 
 
 def _block(
