@@ -1,22 +1,23 @@
-"""Offline validation of a recorded agent trace, through the live guard's decision path.
+"""Offline validation of recorded traces, through the live guard's decision path.
 
-A trace is JSON Lines. Each line is a step `{"action": NAME, "args": {...}}` or
-`{"event": NAME, "args": {...}}`; `"kind": "action" | "event"` with `"action": NAME` (the
-shape `verifier check --format json` prints) works too. A first line with `"action": null`
-and a `"state"` chooses the initial state. An action that needs approval is admissible only
-if its line says `"approved": true`.
+Traces are read by `traces` (JSON Lines of steps, the guard's audit log, the JSON report of
+`verifier check`, ITF). Each session of a trace runs in a fresh in-memory session of the
+guard; a step passes when the guard gives the verdict the trace expects: the recorded one for
+an audit log, otherwise admissible (allowed, or escalated and then allowed on approval).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from verifier.guard.artifact import ArtifactError
-from verifier.guard.decision import ALLOW, ESCALATE
+from verifier.guard.decision import ALLOW, ESCALATE, Decision
 from verifier.guard.monitor import Guard, GuardError
 from verifier.guard.session import Session
+from verifier.guard.traces import ADMISSIBLE, REFUSED, TraceError, TraceStep, read_trace
+
+APPROVER = "replay"
 
 
 class ReplayError(Exception):
@@ -34,60 +35,91 @@ class ReplayOutcome:
     reason: str | None = None
 
 
-def _step(data: Any) -> tuple[str, Any, dict[str, Any], bool]:
-    if not isinstance(data, dict):
-        raise ValueError("a step must be a JSON object")
-    if "event" in data:
-        kind, name = "event", data["event"]
-    else:
-        kind, name = str(data.get("kind") or "action"), data.get("action")
-    args = data.get("args") or {}
-    return kind, name, args, data.get("approved") is True
+@dataclass(frozen=True)
+class Played:
+    """What the guard answered to one step (and to the approval that followed, if any)."""
+
+    decision: Decision
+    approval: Decision | None = None
+
+    @property
+    def final(self) -> Decision:
+        return self.approval if self.approval is not None else self.decision
+
+
+class Player:
+    """Runs steps against sessions of one guard, remembering each session's pending token."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self._kinds = {t.name: t.kind for t in guard.program.model.transitions}
+        self._pending: dict[str, str | None] = {}
+
+    def kind_of(self, name: Any) -> str:
+        """The declared kind of a transition name (an unknown name is proposed as an action)."""
+        return self._kinds.get(name, "action") if isinstance(name, str) else "action"
+
+    def play(
+        self, session: Session, kind: str | None, name: Any, args: Any, then: str | None
+    ) -> Played:
+        """Run one request; `then` (approve or reject) follows an escalation."""
+        kind = kind or self.kind_of(name)
+        if kind in ("approve", "reject"):
+            return Played(self._follow_up(session, kind))
+        if kind == "release":
+            return Played(self.guard.release(session.id, APPROVER))
+        act = session.propose if kind == "action" else session.observe
+        decision = act(name, args)
+        self._pending[session.id] = decision.approval_token
+        if decision.verdict == ESCALATE and then is not None:
+            return Played(decision, self._follow_up(session, then))
+        return Played(decision)
+
+    def _follow_up(self, session: Session, kind: str) -> Decision:
+        token = self._pending.pop(session.id, None) or ""
+        if kind == "approve":
+            return session.approve(token, APPROVER)
+        return session.reject(token, APPROVER)
+
+
+def then_for(step: TraceStep) -> str | None:
+    """The follow-up a recorded step implies: approve where it must be admissible."""
+    return "approve" if step.expect == ADMISSIBLE else None
+
+
+def matches(expect: str, played: Played) -> bool:
+    """Whether the guard's answer is what the trace expects."""
+    if expect == ADMISSIBLE:
+        return played.final.verdict == ALLOW
+    if expect == REFUSED:
+        return played.decision.verdict != ALLOW
+    return played.decision.verdict == expect
 
 
 def replay_file(
     artifact_path: str, trace_path: str, public_key: str | None = None
 ) -> ReplayOutcome:
-    """Replay every step of `trace_path` against the artifact; stop at the first bad one."""
+    """Replay every session of `trace_path` against the artifact; stop at the first bad step."""
     try:
         guard = Guard.load(artifact_path, public_key=public_key)
-        with open(trace_path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except (GuardError, ArtifactError) as err:
+        trace = read_trace(trace_path)
+    except (GuardError, ArtifactError, TraceError) as err:
         raise ReplayError(str(err)) from None
-    except OSError as err:
-        raise ReplayError(f"cannot read `{trace_path}`: {(err.strerror or '').lower()}") from None
-    return replay_lines(guard, lines)
-
-
-def replay_lines(guard: Guard, lines: list[str]) -> ReplayOutcome:
-    """Replay raw JSONL lines in a fresh in-memory session of `guard`."""
-    session: Session | None = None
+    player = Player(guard)
     steps = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, recorded in enumerate(trace.sessions):
         try:
-            data = json.loads(line)
-            if (
-                session is None
-                and isinstance(data, dict)
-                and "state" in data
-                and data.get("action") is None
-                and "event" not in data
-            ):
-                session = guard.session("replay", data["state"])
-                continue
-            kind, name, args, approved = _step(data)
-        except (ValueError, GuardError) as err:
-            return ReplayOutcome(steps, steps + 1, number, None, f"malformed step: {err}")
-        session = session or guard.session("replay")
-        steps += 1
-        decision = session.propose(name, args) if kind == "action" else session.observe(name, args)
-        if decision.verdict == ESCALATE and approved and decision.approval_token:
-            decision = session.approve(decision.approval_token, "replay")
-        if decision.verdict != ALLOW:
-            return ReplayOutcome(
-                steps - 1, steps, number, str(name), f"{decision.verdict}: {decision.reason}"
-            )
+            session = guard.session(f"replay-{number}", recorded.initial)
+        except GuardError as err:
+            return ReplayOutcome(steps, steps + 1, recorded.initial_line, None, str(err))
+        for step in recorded.steps:
+            steps += 1
+            played = player.play(session, step.kind, step.name, step.args, then_for(step))
+            if not matches(step.expect, played):
+                d = played.final
+                return ReplayOutcome(steps - 1, steps, step.line, str(step.name), _said(d))
     return ReplayOutcome(steps)
+
+
+def _said(d: Decision) -> str:
+    return f"{d.verdict}: {d.reason}" if d.reason else d.verdict
