@@ -100,3 +100,21 @@ def test_claims_in_the_text() -> None:
         "read_untrusted",
         "send",
     ]
+
+
+SCENARIO_SPECS = [b for b in SPECS if "\nscenario " in b.text]
+
+
+def test_the_document_has_scenario_examples() -> None:
+    assert SCENARIO_SPECS
+
+
+@pytest.mark.parametrize("block", SCENARIO_SPECS, ids=[b.id for b in SCENARIO_SPECS])
+def test_example_scenarios_pass(block: Block, tmp_path: Path) -> None:
+    from verifier.testing import run_paths
+
+    spec = tmp_path / "example.cap"
+    spec.write_text(block.text, encoding="utf-8")
+    (result,) = run_paths([str(spec)])
+    assert result.outcomes, "the example declares scenarios"
+    assert [(o.plan.name, o.failure) for o in result.outcomes if not o.passed] == []

@@ -25,11 +25,19 @@ class Loaded:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None = None) -> Loaded:
-    """Parse and lower `.cap` text."""
+def load_text(
+    text: str,
+    path: str = "<input>",
+    consts: Mapping[str, int] | None = None,
+    scenarios: bool = True,
+) -> Loaded:
+    """Parse and lower `.cap` text (its scenarios are checked too, unless `scenarios` is off)."""
     try:
         spec = parse_spec(text, path)
-        model, warnings = lower_spec_with_warnings(spec, consts)
+        if scenarios:
+            model, warnings, _ = lower_spec_with_scenarios(spec, consts)
+        else:
+            model, warnings = lower_spec_with_warnings(spec, consts)
     except SpecError as err:
         return Loaded(path, text, None, list(err.diagnostics))
     except RecursionError:  # lowering reports its own, located; this is the last resort
@@ -37,20 +45,12 @@ def load_text(text: str, path: str = "<input>", consts: Mapping[str, int] | None
     return Loaded(path, text, model, warnings)
 
 
-def load_file(path: str, consts: Mapping[str, int] | None = None) -> Loaded:
+def load_file(path: str, consts: Mapping[str, int] | None = None, scenarios: bool = True) -> Loaded:
     """Read, parse and lower a `.cap` file."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as err:
-        reason = err.strerror or str(err)
-        diag = Diagnostic("io", "error", f"cannot read `{path}`: {reason}", WHOLE_FILE, None, path)
-        return Loaded(path, "", None, [diag])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return _not_utf8(path, data, err)
-    return load_text(text, path, consts)
+    text = _read_text(path)
+    if isinstance(text, Loaded):
+        return text
+    return load_text(text, path, consts, scenarios)
 
 
 def _not_utf8(path: str, data: bytes, err: UnicodeDecodeError) -> Loaded:

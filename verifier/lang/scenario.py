@@ -233,7 +233,7 @@ def _args(lw: Context, t: ir.Transition, st: s.ScenarioStep) -> tuple[tuple[str,
         given[a.name.name] = a
     values: list[int] = []
     for p in t.params:
-        if p.name not in given:
+        if p.name not in given and ok:
             lw.sink.error(
                 "bad-scenario",
                 f"`{t.name}` needs the argument `{p.name}`",
@@ -241,6 +241,8 @@ def _args(lw: Context, t: ir.Transition, st: s.ScenarioStep) -> tuple[tuple[str,
                 _param_help(t),
             )
             ok = False
+            continue
+        if p.name not in given:
             continue
         value = _constant(lw, given[p.name].value, p)
         ok = ok and value is not None

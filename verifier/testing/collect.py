@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from verifier import ir
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.guard.traces import TraceError, read_trace
-from verifier.lang.frontend import load_suite
+from verifier.lang.frontend import load_file, load_suite
 from verifier.testing.run import Plan, plan_of_scenario, plan_of_session
 
 
@@ -73,6 +73,7 @@ def _trace(path: str, spec: str | None, consts: Mapping[str, int] | None) -> Uni
             path, "io", f"the trace `{path}` does not name its spec",
             "pass the spec with `--spec SPEC.cap`",
         )  # fmt: skip
-    suite = load_suite(spec_path, consts)
+    loaded = load_file(spec_path, consts, scenarios=False)  # only the model is needed
     plans = [plan_of_session(s, path) for s in trace.sessions]
-    return Unit(path, suite.model, plans, suite.diagnostics, suite.sources, trace.format)
+    sources = {spec_path: loaded.source}
+    return Unit(path, loaded.model, plans, loaded.diagnostics, sources, trace.format)

@@ -70,7 +70,7 @@ def _outcome_text(o: Outcome) -> list[str]:
     if o.failure is None:
         return [f"  ok    {o.plan.name} ({o.steps} step{'s' if o.steps != 1 else ''})"]
     f = o.failure
-    at = f"step {f.step}" if f.what != "initial state" else "start"
+    at = f.where
     lines = [
         f"  FAIL  {o.plan.name} ({where})",
         f"        {at}, line {f.line}: {f.what}" if f.line else f"        {at}: {f.what}",
@@ -137,6 +137,7 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
         if f is None
         else {
             "step": f.step,
+            "where": f.where,
             "line": f.line,
             "what": f.what,
             "expected": f.expected,

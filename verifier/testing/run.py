@@ -66,6 +66,14 @@ class Failure:
     expected: str
     actual: str
     context: str | None = None
+    check: bool = False  # a `state:` check after `step` steps, not a step
+
+    @property
+    def where(self) -> str:
+        """`step 3`, `after step 3`, or `start`."""
+        if self.check:
+            return f"after step {self.step}" if self.step else "at the start"
+        return f"step {self.step}" if self.step else "start"
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ class Runner:
         steps = 0
         for item in plan.items:
             if isinstance(item, PlanCheck):
-                failure = self._check(session, item, steps)
+                failure = self._check(session, start, item, steps)
             else:
                 steps += 1
                 failure = self._step(session, start, item, steps)
@@ -176,7 +184,7 @@ class Runner:
         if not _as_expected(item, played):
             return Failure(
                 number, item.line, item.shown, expected_text(item), actual_text(played),
-                self._values(session, None),
+                "state after the step: " + self._values(session, None),
             )  # fmt: skip
         if item.state is not None:
             actual = session.state()["state"]
@@ -187,15 +195,15 @@ class Runner:
                 )  # fmt: skip
         return None
 
-    def _check(self, session: Session, item: PlanCheck, steps: int) -> Failure | None:
-        rec = self.guard.store.get(session.id)
-        state = rec.state if rec is not None else None
-        if state is not None and _holds(item.cond, state):
+    def _check(
+        self, session: Session, start: tuple[int, ...], item: PlanCheck, steps: int
+    ) -> Failure | None:
+        if _holds(item.cond, self._pre_state(session, start)):
             return None
+        values = self._values(session, item.cond)
         return Failure(
-            steps, item.line, f"state: {item.text}", item.text, "false",
-            self._values(session, item.cond),
-        )  # fmt: skip
+            steps, item.line, f"state: {item.text}", f"`{item.text}`", values, check=True
+        )
 
     def _values(self, session: Session, cond: ir.Expr | None) -> str:
         """The state (or only the variables `cond` reads) as `name = value` pairs."""
@@ -203,10 +211,7 @@ class Runner:
         values: dict[str, Any] = state["state"]
         names = _read_vars(cond) if cond is not None else set(values)
         shown = {k: v for k, v in values.items() if k in names}
-        text = f"state: {_state_text(shown)}"
-        if state["quarantine"] is not None:
-            text += f" (quarantined: {state['quarantine']})"
-        return text
+        return _state_text(shown)
 
 
 def _holds(cond: ir.Expr, state: tuple[int, ...]) -> bool:
