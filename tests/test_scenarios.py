@@ -184,7 +184,9 @@ BAD = {
     "`pay` has no parameter `amt`": "pay(amt: 1) -> allow",
     "the argument `amount` = 6 is outside `1..5`": "pay(amount: 6) -> allow",
     "the event `new_day` cannot be answered `deny`": "new_day -> deny",
-    "`then approve` and `then reject` follow only `escalate`": "pay(amount: 1) -> allow then approve",
+    "`then approve` and `then reject` follow only `escalate`": (
+        "pay(amount: 1) -> allow then approve"
+    ),
     "unknown follow-up `maybe`": "pay(amount: 3) -> escalate then maybe",
     "only `deny` and `quarantine` name a failed clause, not `allow`": 'pay(amount: 1) -> allow "x"',
     "unknown action or event `pya`": "pya(amount: 1) -> allow",
