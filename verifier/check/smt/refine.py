@@ -1,0 +1,309 @@
+"""Trace inclusion decided symbolically, for models far beyond explicit search.
+
+When every variable of B is observed (mapped to a variable of A of the same shape), B's state
+along a matched trace is A's state read through that mapping, so "every observable trace of A
+is one of B" becomes a state invariant of A: from every reachable state, each step A can take
+is a step B can take there with the same label, approval standing and successor. That
+invariant is written in the IR over A's variables and decided by the existing engines:
+k-induction (whose base case is BMC, so a counterexample is a shortest one), then PDR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from verifier import ir
+from verifier.check.explicit import TooManyInitialStates, check_initial_count
+from verifier.check.refinement import Inclusion, Renaming, Side, explain, matches
+from verifier.check.results import Step, Trace
+from verifier.check.smt import DEFAULT_DEPTH, run_engine, to_result
+from verifier.check.smt.encode import Encoding
+from verifier.check.smt.goals import goals
+from verifier.ir import semantics as sem
+
+MAX_PAIRS = 200_000  # instance pairs with equal labels the invariant may hold
+Rebase = Callable[[ir.Expr], ir.Expr]
+TRUE = ir.Lit(1, ir.BOOL)
+FALSE = ir.Lit(0, ir.BOOL)
+
+
+def included_symbolic(
+    a: ir.Model, b: ir.Model, names: Renaming, depth: int | None, timeout: float | None
+) -> Inclusion:
+    """Whether every observable trace of `a` is one of `b` (`names`: B's names to A's)."""
+    slots = _slot_map(a, b, names)
+    if isinstance(slots, str):
+        return Inclusion(None, "symbolic", note=slots)
+    observed = [names.new_name(v.name) for v in b.vars]
+    a_side, b_side = Side(a, Renaming(), observed), Side(b, names, observed)
+    initial = _initial_problem(a_side, b_side)
+    if initial is not None:
+        return initial
+    inv = _invariant(a_side, b_side, slots)
+    if inv is None:
+        return Inclusion(None, "symbolic", note="too many transition instances to encode")
+    prop = ir.Property("refines", "invariant", inv, "every step is a step of the other spec")
+    model = dataclasses.replace(a, properties=(prop,), final=None)
+    return _decide(model, a_side, b_side, slots, depth or DEFAULT_DEPTH, timeout)
+
+
+def _decide(
+    model: ir.Model, a: Side, b: Side, slots: list[int], depth: int, timeout: float | None
+) -> Inclusion:
+    (goal,) = goals(Encoding(model), deadlock=False)[:1]
+    outcome = None
+    for engine in ("kind", "pdr"):
+        (pair,) = run_engine(model, engine, depth=depth, timeout=timeout, deadlock=False, only=[0])
+        outcome = pair[1]
+        if outcome.status != "unknown":
+            break
+    assert outcome is not None
+    if outcome.status == "holds":
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        return Inclusion(True, "symbolic", note=f"proved by {outcome.engine}{detail}")
+    if outcome.status == "unknown":
+        return Inclusion(None, "symbolic", note=outcome.note or "the solver could not decide it")
+    if outcome.engine == "pdr":  # PDR's trace need not be shortest: BMC up to its length is
+        length = len(to_result(model, goal, outcome).trace or ())
+        (pair,) = run_engine(model, "bmc", depth=length, timeout=timeout, deadlock=False, only=[0])
+        outcome = pair[1] if pair[1].status == "fails" else outcome
+    result = to_result(model, goal, outcome)
+    if result.trace is None:
+        return Inclusion(None, "symbolic", note=result.message)
+    return _last_step(result.trace, a, b, slots)
+
+
+def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
+    """Extend the trace to a violating state by the step B cannot take."""
+    s = trace.steps[-1].state
+    t = tuple(s[k] for k in slots)
+    for k in range(len(a.instances)):
+        nxt = a.step(k, s)
+        if nxt is None:
+            continue
+        approval = a.needs_approval(k, s)
+        if not matches(b, a.labels[k], [t], a.project(nxt), approval):
+            why = explain(b, a.labels[k], t, a.project(nxt), approval)
+            inst = a.instances[k]
+            steps = (*trace.steps, Step(inst.transition, inst.args, nxt))
+            return Inclusion(False, "symbolic", Trace(steps), why)
+    return Inclusion(None, "symbolic", note="internal error: the violation does not replay")
+
+
+def _initial_problem(a: Side, b: Side) -> Inclusion | None:
+    """A's initial states must all be B's (checked by enumeration); None if they are."""
+    try:
+        check_initial_count(a.model)
+        check_initial_count(b.model)
+    except TooManyInitialStates as err:
+        return Inclusion(None, "symbolic", note=str(err))
+    b_init = {b.project(t) for t in b.initial()}
+    for s in a.initial():
+        if a.project(s) not in b_init:
+            why = "it has no initial state with these values"
+            return Inclusion(False, "symbolic", Trace((Step(None, (), s),)), why)
+    return None
+
+
+# ---- B's variables read from A's slots
+
+
+def _same_shape(x: ir.Type, y: ir.Type) -> bool:
+    """Equal types, except that enums are compared by members (not by name)."""
+    match x, y:
+        case ir.EnumType(), ir.EnumType():
+            return x.members == y.members
+        case ir.SetType(), ir.SetType():
+            return x.elem.members == y.elem.members
+        case ir.ArrayType(), ir.ArrayType():
+            return _same_shape(x.index, y.index) and _same_shape(x.elem, y.elem)
+    return x == y
+
+
+def _slot_map(a: ir.Model, b: ir.Model, names: Renaming) -> list[int] | str:
+    """For each slot of B, the slot of A that holds it; or why there is none."""
+    by_name = {v.name: v for v in a.vars}
+    out = [0] * len(b.slots)
+    for v in b.vars:
+        w = by_name.get(names.new_name(v.name))
+        if w is None:
+            return (
+                f"`{v.name}` is not observed: the symbolic check needs every variable of the "
+                "including spec in the other; use `--engine explicit`"
+            )
+        if not _same_shape(v.type, w.type):
+            return f"`{v.name}` has another type in the other spec; use `--engine explicit`"
+        for k in range(ir.slot_width(v.type)):
+            out[v.slot + k] = w.slot + k
+    return out
+
+
+def _rebase(slots: Sequence[int], var_names: dict[str, str], env: dict[str, int]) -> Rebase:
+    """Rewrite an expression of B (with parameters bound) to read A's slots."""
+
+    def go(e: ir.Expr) -> ir.Expr:
+        match e:
+            case ir.Var():
+                return dataclasses.replace(e, name=var_names[e.name], slot=slots[e.slot])
+            case ir.ArrayRead():
+                idx = tuple(go(i) for i in e.indices)
+                return dataclasses.replace(
+                    e, name=var_names[e.name], base=slots[e.base], indices=idx
+                )
+            case ir.Local() if e.name in env:
+                return _lit(e.type, env[e.name])
+            case ir.Unary():
+                return dataclasses.replace(e, arg=go(e.arg))
+            case ir.Binary():
+                return dataclasses.replace(e, left=go(e.left), right=go(e.right))
+            case ir.Ite():
+                return dataclasses.replace(e, cond=go(e.cond), then=go(e.then), orelse=go(e.orelse))
+            case ir.Call():
+                return dataclasses.replace(e, args=tuple(go(x) for x in e.args))
+            case ir.Quant():
+                return dataclasses.replace(e, body=go(e.body))
+        return e
+
+    return go
+
+
+def _lit(t: ir.Type, v: int) -> ir.Lit:
+    return ir.Lit(v, ir.IntType(v, v) if isinstance(t, ir.IntType) else t)
+
+
+# ---- the invariant
+
+
+def _invariant(a: Side, b: Side, slots: list[int]) -> ir.Expr | None:
+    ident = list(range(len(a.model.slots)))
+    a_names = {v.name: v.name for v in a.model.vars}
+    b_names = {s.var: a.model.slots[slots[k]].var for k, s in enumerate(b.model.slots)}
+    conjuncts: list[ir.Expr] = []
+    pairs = 0
+    for k, inst in enumerate(a.instances):
+        ra = _rebase(ident, a_names, inst.env)
+        fires_a = _and([_enabled(inst, ra), _in_domain(inst, ra)])
+        options = []
+        for j in b.by_label.get(a.labels[k], ()):
+            pairs += 1
+            if pairs > MAX_PAIRS:
+                return None
+            other = b.instances[j]
+            rb = _rebase(slots, b_names, other.env)
+            approval_ok = _or([_approval(inst, ra), _not(_approval(other, rb))])
+            same = [
+                _eq(_next(other, rb, s, b.model), _next(inst, ra, slots[s], a.model))
+                for s in range(len(b.model.slots))
+            ]
+            options.append(_and([_enabled(other, rb), _in_domain(other, rb), approval_ok, *same]))
+        conjuncts.append(_implies(fires_a, _or(options)))
+    return _and(conjuncts)
+
+
+def _enabled(inst: sem.Instance, r: Rebase) -> ir.Expr:
+    return _and([r(g.cond) for g in inst.transition.guards])
+
+
+def _approval(inst: sem.Instance, r: Rebase) -> ir.Expr:
+    cond = inst.transition.approval
+    return FALSE if cond is None else r(cond)
+
+
+def _in_domain(inst: sem.Instance, r: Rebase) -> ir.Expr:
+    """No update leaves its range, indexes outside an array or writes a slot twice."""
+    conds: list[ir.Expr] = []
+    ups = inst.transition.updates
+    for u in ups:
+        if isinstance(u.type, ir.IntType):
+            v = r(u.value)
+            conds.append(_cmp("ge", v, _lit(u.type, u.type.lo)))
+            conds.append(_cmp("le", v, _lit(u.type, u.type.hi)))
+        for dim, idx in zip(u.dims, u.indices, strict=True):
+            if isinstance(dim, ir.IntType):
+                conds.append(_cmp("ge", r(idx), _lit(dim, dim.lo)))
+                conds.append(_cmp("le", r(idx), _lit(dim, dim.hi)))
+    for x, u in enumerate(ups):
+        for w in ups[x + 1 :]:
+            if u.base == w.base and u.indices and w.indices:
+                same = [_eq(r(i), r(j)) for i, j in zip(u.indices, w.indices, strict=True)]
+                conds.append(_not(_and(same)))
+    return _and(conds)
+
+
+def _next(inst: sem.Instance, r: Rebase, slot: int, model: ir.Model) -> ir.Expr:
+    """The value `slot` of `model` takes when `inst` fires (read from the pre-state)."""
+    s = model.slots[slot]
+    current: ir.Expr = r(ir.Var(s.var, slot, s.type))
+    for u in reversed(inst.transition.updates):
+        width = ir.slot_width(model.var(u.name).type)
+        if not u.base <= slot < u.base + width:
+            continue
+        if not u.indices:
+            return r(u.value)
+        offsets, rest = [], slot - u.base
+        for stride in u.strides:
+            offsets.append(rest // stride)
+            rest %= stride
+        if rest:
+            continue  # the update writes a deeper element than this slot's
+        hit = _and(
+            [
+                _eq(r(i), _lit(dim, ir.index_value(dim, off)))
+                for i, dim, off in zip(u.indices, u.dims, offsets, strict=True)
+            ]
+        )
+        current = _ite(hit, r(u.value), current)
+    return current
+
+
+# ---- expression builders with sound types
+
+
+def _and(xs: list[ir.Expr]) -> ir.Expr:
+    xs = [x for x in xs if x != TRUE]
+    if not xs:
+        return TRUE
+    out = xs[0]
+    for x in xs[1:]:
+        out = ir.Binary("and", out, x, ir.BOOL)
+    return out
+
+
+def _or(xs: list[ir.Expr]) -> ir.Expr:
+    xs = [x for x in xs if x != FALSE]
+    if not xs:
+        return FALSE
+    out = xs[0]
+    for x in xs[1:]:
+        out = ir.Binary("or", out, x, ir.BOOL)
+    return out
+
+
+def _not(x: ir.Expr) -> ir.Expr:
+    if x == TRUE:
+        return FALSE
+    if x == FALSE:
+        return TRUE
+    return ir.Unary("not", x, ir.BOOL)
+
+
+def _implies(x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    return ir.Binary("implies", x, y, ir.BOOL)
+
+
+def _cmp(op: str, x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    return ir.Binary(op, x, y, ir.BOOL)
+
+
+def _eq(x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    if isinstance(x.type, ir.BoolType):
+        return ir.Binary("iff", x, y, ir.BOOL)
+    return ir.Binary("eq", x, y, ir.BOOL)
+
+
+def _ite(c: ir.Expr, x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    t: ir.Type = x.type
+    if isinstance(x.type, ir.IntType) and isinstance(y.type, ir.IntType):
+        t = ir.IntType(min(x.type.lo, y.type.lo), max(x.type.hi, y.type.hi))
+    return ir.Ite(c, x, y, t)
