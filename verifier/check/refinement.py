@@ -58,7 +58,13 @@ class Renaming:
 class Side:
     """One model as the comparison sees it: instances, labels, observable projection."""
 
-    def __init__(self, model: ir.Model, names: Renaming, observed: Sequence[str]) -> None:
+    def __init__(
+        self,
+        model: ir.Model,
+        names: Renaming,
+        observed: Sequence[str],
+        raw: frozenset[str] = frozenset(),
+    ) -> None:
         self.model = model
         self.compiled = compile_model(model)
         self.instances = self.compiled.instances
@@ -69,16 +75,29 @@ class Side:
             self.by_label.setdefault(lab, []).append(k)
         by_new_name = {names.new_name(v.name): v for v in model.vars}
         self.observed = [by_new_name[n] for n in observed]
-        self._proj: dict[State, tuple[str, ...]] = {}
+        # variables of the same shape on both sides compare as slot values, others as JSON
+        self._raw = [
+            (v.slot, v.slot + ir.slot_width(v.type))
+            for n, v in zip(observed, self.observed, strict=True)
+            if n in raw
+        ]
+        self._json = [v for n, v in zip(observed, self.observed, strict=True) if n not in raw]
+        self._proj: dict[State, tuple[Any, ...]] = {}
 
-    def project(self, state: State) -> tuple[str, ...]:
-        """The observed variables' values (JSON text, so types of different ranges compare)."""
+    def project(self, state: State) -> tuple[Any, ...]:
+        """The observed variables' values, comparable across the two models."""
         hit = self._proj.get(state)
         if hit is None:
-            hit = tuple(json.dumps(var_to_json(self.model, v, state)) for v in self.observed)
+            hit = tuple(state[a:b] for a, b in self._raw) + tuple(
+                json.dumps(var_to_json(self.model, v, state)) for v in self._json
+            )
             if len(self._proj) < 1_000_000:
                 self._proj[state] = hit
         return hit
+
+    def shown(self, state: State) -> list[tuple[str, Any]]:
+        """The observed variables with their values, for messages."""
+        return [(v.name, var_to_json(self.model, v, state)) for v in self.observed]
 
     def needs_approval(self, k: int, state: State) -> bool:
         return sem.needs_approval(self.instances[k], state)
@@ -106,8 +125,31 @@ def observed_names(old: ir.Model, new: ir.Model, names: Renaming) -> list[str]:
     return [v.name for v in new.vars if v.name in mine]
 
 
+def same_shape(x: ir.Type, y: ir.Type) -> bool:
+    """Equal types, except that enums are compared by members (not by name)."""
+    match x, y:
+        case ir.EnumType(), ir.EnumType():
+            return x.members == y.members
+        case ir.SetType(), ir.SetType():
+            return x.elem.members == y.elem.members
+        case ir.ArrayType(), ir.ArrayType():
+            return same_shape(x.index, y.index) and same_shape(x.elem, y.elem)
+    return x == y
+
+
+def raw_names(old: ir.Model, new: ir.Model, names: Renaming) -> frozenset[str]:
+    """The observed variables whose slot values mean the same on both sides."""
+    news = {v.name: v for v in new.vars}
+    out = set()
+    for v in old.vars:
+        w = news.get(names.new_name(v.name))
+        if w is not None and same_shape(v.type, w.type):
+            out.add(w.name)
+    return frozenset(out)
+
+
 def matches(
-    b: Side, label: Label, states: Sequence[State], target: tuple[str, ...], approval: bool
+    b: Side, label: Label, states: Sequence[State], target: tuple[Any, ...], approval: bool
 ) -> set[State]:
     """The successors in `b` of `states` by a step with `label` observed as `target`."""
     out: set[State] = set()
@@ -121,32 +163,34 @@ def matches(
     return out
 
 
-def explain(b: Side, label: Label, state: State, target: tuple[str, ...], approval: bool) -> str:
+def explain(
+    b: Side, label: Label, state: State, want: list[tuple[str, Any]], approval: bool
+) -> str:
     """Why `b` (from `state`) takes no step with `label` that is observed as `target`."""
     kind, name, args = label
     shown = _call(name, args)
     candidates = b.by_label.get(label, [])
     if not candidates:
         if not any(lab[1] == name for lab in b.labels):
-            return f"it has no {kind} `{name}`"
-        return f"it has no {kind} {shown}"
+            return f"has no {kind} `{name}`"
+        return f"has no {kind} {shown}"
     j = candidates[0]
     inst = b.instances[j]
     try:
         guard = sem.failed_guard(inst, state)
         if guard is not None:
-            return f"it refuses {shown}: `{name}` requires `{guard.text}` (line {guard.span.line})"
+            return f"refuses {shown}: `{name}` requires `{guard.text}` (line {guard.span.line})"
         nxt = sem.apply(inst, state)
     except EvalError as err:
-        return f"{shown} faults there: {err.message}"
+        return f"faults on {shown}: {err.message}"
     if b.needs_approval(j, state) and not approval:
-        return f"it escalates {shown} to a human (`needs approval`); NEW does not"
+        return f"escalates {shown} to a human (`needs approval`) where the other does not"
     differ = [
-        f"`{v.name}` = {json.loads(got)}"
-        for v, got, want in zip(b.observed, b.project(nxt), target, strict=True)
-        if got != want
+        f"`{name}` = {json.dumps(got)} instead of {json.dumps(w)}"
+        for (name, got), (_, w) in zip(b.shown(nxt), want, strict=True)
+        if got != w
     ]
-    return f"its {shown} leads elsewhere: " + ", ".join(differ)
+    return f"takes {shown} elsewhere: " + ", ".join(differ)
 
 
 def _call(name: str, args: str) -> str:

@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 
 from verifier import ir
 from verifier.check.explicit import TooManyInitialStates, check_initial_count
-from verifier.check.refinement import Inclusion, Renaming, Side, explain, matches
+from verifier.check.refinement import (
+    Inclusion,
+    Renaming,
+    Side,
+    explain,
+    matches,
+    same_shape,
+)
 from verifier.check.results import Step, Trace
 from verifier.check.smt import DEFAULT_DEPTH, run_engine, to_result
 from verifier.check.smt.encode import Encoding
@@ -36,7 +43,8 @@ def included_symbolic(
     if isinstance(slots, str):
         return Inclusion(None, "symbolic", note=slots)
     observed = [names.new_name(v.name) for v in b.vars]
-    a_side, b_side = Side(a, Renaming(), observed), Side(b, names, observed)
+    raw = frozenset(observed)  # every variable of B has the shape of its variable in A
+    a_side, b_side = Side(a, Renaming(), observed, raw), Side(b, names, observed, raw)
     initial = _initial_problem(a_side, b_side)
     if initial is not None:
         return initial
@@ -75,7 +83,13 @@ def _decide(
 
 
 def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
-    """Extend the trace to a violating state by the step B cannot take."""
+    """The shortest trace, canonical (the first in breadth-first order) when a bounded
+    explicit search can reproduce it; else the solver's, extended by the step B cannot take."""
+    from verifier.check.product import CANONICAL_PAIRS, included_explicit
+
+    canonical = included_explicit(a, b, CANONICAL_PAIRS, max_depth=len(trace) + 1)
+    if canonical.holds is False and canonical.trace is not None:
+        return dataclasses.replace(canonical, engine="symbolic", note="canonical trace")
     s = trace.steps[-1].state
     t = tuple(s[k] for k in slots)
     for k in range(len(a.instances)):
@@ -84,7 +98,7 @@ def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
             continue
         approval = a.needs_approval(k, s)
         if not matches(b, a.labels[k], [t], a.project(nxt), approval):
-            why = explain(b, a.labels[k], t, a.project(nxt), approval)
+            why = explain(b, a.labels[k], t, a.shown(nxt), approval)
             inst = a.instances[k]
             steps = (*trace.steps, Step(inst.transition, inst.args, nxt))
             return Inclusion(False, "symbolic", Trace(steps), why)
@@ -101,24 +115,12 @@ def _initial_problem(a: Side, b: Side) -> Inclusion | None:
     b_init = {b.project(t) for t in b.initial()}
     for s in a.initial():
         if a.project(s) not in b_init:
-            why = "it has no initial state with these values"
+            why = "has no initial state with these values"
             return Inclusion(False, "symbolic", Trace((Step(None, (), s),)), why)
     return None
 
 
 # ---- B's variables read from A's slots
-
-
-def _same_shape(x: ir.Type, y: ir.Type) -> bool:
-    """Equal types, except that enums are compared by members (not by name)."""
-    match x, y:
-        case ir.EnumType(), ir.EnumType():
-            return x.members == y.members
-        case ir.SetType(), ir.SetType():
-            return x.elem.members == y.elem.members
-        case ir.ArrayType(), ir.ArrayType():
-            return _same_shape(x.index, y.index) and _same_shape(x.elem, y.elem)
-    return x == y
 
 
 def _slot_map(a: ir.Model, b: ir.Model, names: Renaming) -> list[int] | str:
@@ -132,7 +134,7 @@ def _slot_map(a: ir.Model, b: ir.Model, names: Renaming) -> list[int] | str:
                 f"`{v.name}` is not observed: the symbolic check needs every variable of the "
                 "including spec in the other; use `--engine explicit`"
             )
-        if not _same_shape(v.type, w.type):
+        if not same_shape(v.type, w.type):
             return f"`{v.name}` has another type in the other spec; use `--engine explicit`"
         for k in range(ir.slot_width(v.type)):
             out[v.slot + k] = w.slot + k
@@ -148,9 +150,10 @@ def _rebase(slots: Sequence[int], var_names: dict[str, str], env: dict[str, int]
                 return dataclasses.replace(e, name=var_names[e.name], slot=slots[e.slot])
             case ir.ArrayRead():
                 idx = tuple(go(i) for i in e.indices)
-                return dataclasses.replace(
+                read = dataclasses.replace(
                     e, name=var_names[e.name], base=slots[e.base], indices=idx
                 )
+                return _constant_read(read)
             case ir.Local() if e.name in env:
                 return _lit(e.type, env[e.name])
             case ir.Unary():
@@ -166,6 +169,19 @@ def _rebase(slots: Sequence[int], var_names: dict[str, str], env: dict[str, int]
         return e
 
     return go
+
+
+def _constant_read(e: ir.ArrayRead) -> ir.Expr:
+    """`a[1]` read at constant indices is the plain read of one slot."""
+    slot = e.base
+    for dim, stride, idx in zip(e.dims, e.strides, e.indices, strict=True):
+        if not isinstance(idx, ir.Lit):
+            return e
+        offset = ir.index_offset(dim, idx.value)
+        if not 0 <= offset < dim.size():
+            return e  # the fault stays where the evaluator reports it
+        slot += stride * offset
+    return ir.Var(e.name, slot, e.type, e.span)
 
 
 def _lit(t: ir.Type, v: int) -> ir.Lit:
@@ -261,23 +277,25 @@ def _next(inst: sem.Instance, r: Rebase, slot: int, model: ir.Model) -> ir.Expr:
 
 
 def _and(xs: list[ir.Expr]) -> ir.Expr:
-    xs = [x for x in xs if x != TRUE]
-    if not xs:
-        return TRUE
-    out = xs[0]
-    for x in xs[1:]:
-        out = ir.Binary("and", out, x, ir.BOOL)
-    return out
+    if any(x == FALSE for x in xs):
+        return FALSE
+    return _balanced("and", [x for x in xs if x != TRUE], TRUE)
 
 
 def _or(xs: list[ir.Expr]) -> ir.Expr:
-    xs = [x for x in xs if x != FALSE]
+    if any(x == TRUE for x in xs):
+        return TRUE
+    return _balanced("or", [x for x in xs if x != FALSE], FALSE)
+
+
+def _balanced(op: str, xs: list[ir.Expr], empty: ir.Expr) -> ir.Expr:
+    """A balanced tree of `op`: deep left-leaning chains would exhaust the evaluator's stack."""
     if not xs:
-        return FALSE
-    out = xs[0]
-    for x in xs[1:]:
-        out = ir.Binary("or", out, x, ir.BOOL)
-    return out
+        return empty
+    while len(xs) > 1:
+        pairs = [ir.Binary(op, x, y, ir.BOOL) for x, y in zip(xs[::2], xs[1::2], strict=False)]
+        xs = pairs + (xs[-1:] if len(xs) % 2 else [])
+    return xs[0]
 
 
 def _not(x: ir.Expr) -> ir.Expr:
@@ -289,6 +307,10 @@ def _not(x: ir.Expr) -> ir.Expr:
 
 
 def _implies(x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    if x == FALSE or y == TRUE:
+        return TRUE
+    if x == TRUE:
+        return y
     return ir.Binary("implies", x, y, ir.BOOL)
 
 
@@ -297,12 +319,18 @@ def _cmp(op: str, x: ir.Expr, y: ir.Expr) -> ir.Expr:
 
 
 def _eq(x: ir.Expr, y: ir.Expr) -> ir.Expr:
-    if isinstance(x.type, ir.BoolType):
-        return ir.Binary("iff", x, y, ir.BOOL)
+    if isinstance(x, ir.Lit) and isinstance(y, ir.Lit):
+        return TRUE if x.value == y.value else FALSE
+    if isinstance(x, ir.Var) and isinstance(y, ir.Var) and x.slot == y.slot:
+        return TRUE
     return ir.Binary("eq", x, y, ir.BOOL)
 
 
 def _ite(c: ir.Expr, x: ir.Expr, y: ir.Expr) -> ir.Expr:
+    if c == TRUE:
+        return x
+    if c == FALSE:
+        return y
     t: ir.Type = x.type
     if isinstance(x.type, ir.IntType) and isinstance(y.type, ir.IntType):
         t = ir.IntType(min(x.type.lo, y.type.lo), max(x.type.hi, y.type.hi))
