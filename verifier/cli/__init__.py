@@ -26,6 +26,7 @@ def _register() -> None:
     main.add_command(replay)
     main.add_command(__import__("verifier.cli.certify", fromlist=["certify"]).certify)
     main.add_command(__import__("verifier.cli.test", fromlist=["test_cmd"]).test_cmd)
+    main.add_command(__import__("verifier.cli.diff", fromlist=["diff"]).diff)
 
 
 _register()
