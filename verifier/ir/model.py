@@ -258,7 +258,7 @@ Expr = Lit | Var | ArrayRead | Local | Unary | Binary | Ite | Call | Quant
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: IndexType
+    type: ScalarType
     span: Span = _span()
 
 

@@ -262,7 +262,8 @@ class Lowerer:
                 if len(e.elems) != t.length:
                     self.sink.error(
                         "type-mismatch",
-                        f"the list has {len(e.elems)} elements but the array has {t.length}",
+                        f"the list has {len(e.elems)} element{'s' if len(e.elems) != 1 else ''} "
+                        f"but the array has {t.length}",
                         e.span,
                         f"give one value per element ({t.length}), or one value for all of them",
                     )
@@ -364,12 +365,12 @@ class Lowerer:
             t = self.lower_type(p.type)
             if t is None:
                 continue
-            if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType):
+            if not isinstance(t, ir.BoolType | ir.IntType | ir.EnumType | ir.SetType):
                 self.sink.error(
                     "type-mismatch",
-                    f"a parameter must be a bool, a range or an enum, not `{t}`",
+                    f"a parameter must be a bool, a range, an enum or a set, not `{t}`",
                     p.type.span,
-                    "pass one member at a time, or keep collections in state variables",
+                    "pass one element at a time, or keep arrays in state variables",
                 )
                 continue
             out.append(ir.Param(p.name.name, t, p.span))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from verifier import ir
 from verifier.diagnostics import Span
 from verifier.lang import syntax as s
+from verifier.lang.lower_array import compare as compare_arrays
+from verifier.lang.lower_array import is_array_valued
 from verifier.lang.scope import MAX_ENUMERATION, Context, Def, Poison, Scope, layout
 from verifier.lang.types import arith_interval, describe, join_types, mismatch_help, same_kind
 
@@ -54,18 +56,25 @@ class _ExprLowerer:
                 return self.index(e)
             case s.SetLit():
                 return self.set_lit(e, expected)
-            case s.ListLit():
+            case s.ListLit() | s.ArrayComp():
+                what = "a list" if isinstance(e, s.ListLit) else "an array comprehension"
                 return self.fail(
                     "type-mismatch",
-                    "a list is only allowed as an array's initial value",
+                    f"{what} is an array value, not a single value",
                     e.span,
-                    "read elements with `a[i]`; use a set `{...}` for several enum members",
+                    "assign it to an array or compare it with one (`a == [...]`); "
+                    "use a set `{...}` for several enum members",
                 )
         return self.fail("syntax", "unsupported expression", e.span)  # pragma: no cover
 
     # ---- names
     def name(self, e: s.Name, expected: ir.Type | None) -> ir.Expr:
         lw, n = self.lw, e.name
+        if n in self.scope.hidden:
+            raise self.poison()
+        shadowed = self.shadowed_member(n, expected, e.span)
+        if shadowed is not None:
+            return shadowed
         if n in self.scope.names:
             bound = self.scope.names[n]
             return (
@@ -104,6 +113,34 @@ class _ExprLowerer:
             e.span,
             lw.suggest(n, known)
             or "declare it as a constant, a definition, a state variable or an enum member",
+        )
+
+    def shadowed_member(self, n: str, expected: ir.Type | None, span: Span) -> ir.Expr | None:
+        """A diagnostic when `n` names a member of the expected enum but resolves to a value
+        of another type (a parameter, quantifier variable, state variable or constant)."""
+        enum = expected.elem if isinstance(expected, ir.SetType) else expected
+        if not isinstance(enum, ir.EnumType) or n not in enum.members:
+            return None
+        bound = self.scope.names.get(n)
+        if bound is not None and bound.type != enum:
+            quantified = isinstance(bound, ir.Local) and "#" in bound.name  # fresh_quant_name
+            kind = "a quantifier variable" if quantified else "a parameter"
+            got: ir.Type | None = bound.type
+        elif bound is None and n in self.lw.vars and self.lw.vars[n].type != enum:
+            kind, got = "a state variable", self.lw.vars[n].type
+        elif bound is None and n not in self.lw.vars and n in self.lw.consts:
+            kind, got = "a constant", None
+        else:
+            return None
+        what = f" ({describe(got)})" if got is not None else ""
+        qualified = f"{enum.name}.{n}" if enum.name in self.lw.types else None
+        return self.fail(
+            "type-mismatch",
+            f"`{n}` here is {kind}{what}, not the member `{n}` of `{enum.name}`",
+            span,
+            f"write `{qualified}` for the member"
+            if qualified
+            else f"rename {kind} `{n}`: it hides the member `{n}`",
         )
 
     def type_help(self, n: str) -> str:
@@ -191,7 +228,7 @@ class _ExprLowerer:
 
     def operand_help(self, t: ir.Type) -> str | None:
         if isinstance(t, ir.EnumType):
-            return "enum members are not numbers; compare them with `==` or `!=`"
+            return "enum members are not numbers; `ord(x)` is a member's position"
         if isinstance(t, ir.SetType):
             return "sets support `+`, `-`, `*`, `in`, `==`, `!=` and `size(s)`"
         return None
@@ -223,6 +260,11 @@ class _ExprLowerer:
         return self.arith(e, expected)
 
     def compare(self, e: s.Binary) -> ir.Expr:
+        if e.op in ("==", "!=") and (
+            is_array_valued(self.lw, e.left, self.scope)
+            or is_array_valued(self.lw, e.right, self.scope)
+        ):
+            return compare_arrays(self.lw, e, self.scope)
         left, right = self.pair(e.left, e.right)
         op = _COMPARE[e.op]
         if op in ("eq", "ne"):
@@ -239,6 +281,15 @@ class _ExprLowerer:
                     "arrays cannot be compared whole",
                     e.span,
                     "compare elements, e.g. `all i in I: a[i] == b[i]`",
+                )
+        elif isinstance(left.type, ir.EnumType) or isinstance(right.type, ir.EnumType):
+            if left.type != right.type:
+                return self.fail(
+                    "type-mismatch",
+                    f"cannot order {describe(left.type)} and {describe(right.type)}",
+                    e.span,
+                    "`<`, `<=`, `>`, `>=` compare two numbers, or two members of one enum "
+                    "in their declared order",
                 )
         else:
             self.want(left, ir.IntType, f"`{e.op}`'s left side", e.left.span)
@@ -325,6 +376,9 @@ class _ExprLowerer:
         return ir.Ite(cond, then, orelse, join_types(then.type, orelse.type), e.span)
 
     def quant(self, e: s.Quant) -> ir.Expr:
+        over = self.set_domain(e.domain)
+        if over is not None:
+            return self.quant_over_set(e, over)
         domain = self.lw.lower_type(e.domain, scope=self.scope)
         if domain is None:
             raise Poison
@@ -349,6 +403,32 @@ class _ExprLowerer:
         )
         rtype: ir.Type = ir.BOOL if e.kind != "count" else ir.IntType(0, domain.size())
         return ir.Quant(e.kind, fresh, domain, body, rtype, e.span)
+
+    def set_domain(self, domain: s.TypeExpr) -> ir.Expr | None:
+        """The set a quantifier ranges over, when its domain names a set-valued variable."""
+        if not isinstance(domain, s.NamedT):
+            return None
+        bound = self.scope.names.get(domain.name)
+        target = bound if bound is not None else self.lw.vars.get(domain.name)
+        if target is None or not isinstance(target.type, ir.SetType):
+            return None
+        return self.lower(s.Name(domain.name, domain.span))
+
+    def quant_over_set(self, e: s.Quant, over: ir.Expr) -> ir.Expr:
+        """`all x in S: p` is `all x in E: x in S implies p` for a set S of enum E (`some`
+        and `count` conjoin instead)."""
+        assert isinstance(over.type, ir.SetType)
+        elem = over.type.elem
+        fresh = self.lw.fresh_quant_name(e.var.name)
+        x = ir.Local(fresh, elem, e.span)
+        inner = _ExprLowerer(self.lw, self.scope.bind(e.var.name, x))
+        body = inner.want(
+            inner.lower(e.body, ir.BOOL), ir.BoolType, f"the body of `{e.kind}`", e.body.span
+        )
+        member = ir.Binary("in", x, over, ir.BOOL, e.domain.span)
+        joined = ir.Binary("implies" if e.kind == "all" else "and", member, body, ir.BOOL, e.span)
+        rtype: ir.Type = ir.BOOL if e.kind != "count" else ir.IntType(0, elem.size())
+        return ir.Quant(e.kind, fresh, elem, joined, rtype, e.span)
 
     def call(self, e: s.Call, expected: ir.Type | None) -> ir.Expr:
         fn = e.func.name
@@ -390,15 +470,36 @@ class _ExprLowerer:
                     "write `size(s)` for a set `s`; `count(x in T: p)` counts values",
                 )
             return ir.Call("size", tuple(args), ir.IntType(0, args[0].type.elem.size()), e.span)
-        known = [*self.lw.defs, "min", "max", "abs", "size", "count"]
+        if fn == "ord":
+            return self.ord(args, e)
+        known = [*self.lw.defs, "min", "max", "abs", "size", "ord", "count"]
         return self.fail(
             "unknown-name",
             f"unknown function `{fn}`",
             e.func.span,
             self.lw.suggest(fn, known)
-            or "the built-in functions are `min`, `max`, `abs`, `size` and `count`; "
+            or "the built-in functions are `min`, `max`, `abs`, `size`, `ord` and `count`; "
             "declare others with `def`",
         )
+
+    def ord(self, args: list[ir.Expr], e: s.Call) -> ir.Expr:
+        """`ord(m)`: a member's position in its enum's declaration, from 0."""
+        if len(args) != 1 or not isinstance(args[0].type, ir.EnumType):
+            return self.fail(
+                "type-mismatch",
+                "`ord` takes one enum value",
+                e.span,
+                "write `ord(x)` for a value `x` of an enum; it counts from 0",
+            )
+        x, enum = args[0], args[0].type
+        n = len(enum.members)
+        out: ir.Expr = ir.Lit(n - 1, ir.IntType(n - 1, n - 1), e.span)
+        for k in range(n - 2, -1, -1):  # an if-chain keeps the IR free of casts
+            is_k = ir.Binary("eq", x, ir.Lit(k, enum, e.span), ir.BOOL, e.span)
+            out = ir.Ite(
+                is_k, ir.Lit(k, ir.IntType(k, k), e.span), out, ir.IntType(k, n - 1), e.span
+            )
+        return out
 
     def expand(self, d: object, args: tuple[s.Expr, ...], span: Span) -> ir.Expr:
         assert isinstance(d, Def)
@@ -447,7 +548,9 @@ class _ExprLowerer:
             exprs.append(base.index)
             base = base.base
         exprs.reverse()
-        if isinstance(base, s.Name) and base.name in self.lw.broken:
+        if isinstance(base, s.Name) and (
+            base.name in self.lw.broken or base.name in self.scope.hidden
+        ):
             raise self.poison()
         if not isinstance(base, s.Name) or base.name not in self.lw.vars:
             what = f"`{base.name}`" if isinstance(base, s.Name) else "this expression"

@@ -10,6 +10,7 @@ from verifier import ir
 from verifier.diagnostics import Span
 from verifier.ir.evaluate import EvalError, eval_expr
 from verifier.lang import syntax as s
+from verifier.lang.lower_array import element, index_lit, paths
 from verifier.lang.scope import MAX_ENUMERATION, Context, Poison, Scope, layout
 from verifier.lang.types import join_types
 
@@ -27,7 +28,8 @@ class _Target:
 
 def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
     params = lw.params(d.params)
-    scope = Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params})
+    rejected = frozenset(p.name.name for p in d.params) - {p.name for p in params}
+    scope = Scope({p.name: ir.Local(p.name, p.type, p.span) for p in params}, rejected)
     guards: list[ir.Guard] = []
     approvals: list[ir.Expr] = []
     updates = _block(lw, d.body, scope, None, guards, approvals)
@@ -81,9 +83,9 @@ def _block(
                     a = got[0]
                 approvals.append(a if cond is None else _and(cond, a))
             case s.Assign():
-                u = _assign(lw, st, scope)
-                if u is not None:
-                    _merge(lw, updates, {(u.name, u.indices): u}, st.span)
+                new = _assign(lw, st, scope)
+                if new:
+                    _merge(lw, updates, {(u.name, u.indices): u for u in new}, st.span)
             case s.If():
                 _if(lw, st, scope, cond, guards, approvals, updates)
     return updates
@@ -138,36 +140,52 @@ def _merge(
         into[key] = u
 
 
-def _assign(lw: Context, st: s.Assign, scope: Scope) -> ir.Update | None:
+def _assign(lw: Context, st: s.Assign, scope: Scope) -> list[ir.Update]:
+    """One update, or one per element when a whole array (or row) is assigned."""
     target = _target(lw, st.target, scope)
     if target is None:
-        return None
+        return []
     var = target.var
     t = var.type
     for _ in target.indices:
         assert isinstance(t, ir.ArrayType)
         t = t.elem
-    if isinstance(t, ir.ArrayType):
-        lw.sink.error(
-            "type-mismatch",
-            f"`{var.name}` is an array; assign one element at a time",
-            st.target.span,
-            f"write `{var.name}[i] := ...`",
-        )
-        return None
     try:
+        if isinstance(t, ir.ArrayType):
+            return [
+                _update(lw, st, target, path, element(lw, st.value, t, path, scope))
+                for path in paths(t)
+            ]
         value = lw.expr(st.value, scope, expected=t)
     except Poison:
-        return None
+        return []
     if not lw.compatible(value, t, st.value.span):
-        return None
-    dims, strides = layout(var.type, len(target.indices))
+        return []
+    return [_update(lw, st, target, (), value)]
+
+
+def _update(
+    lw: Context, st: s.Assign, target: _Target, path: tuple[int, ...], value: ir.Expr
+) -> ir.Update:
+    """The write of `value` to the target's element at `path` (constant trailing indices)."""
+    var = target.var
+    t: ir.Type = var.type
+    for _ in target.indices:
+        assert isinstance(t, ir.ArrayType)
+        t = t.elem
+    indices = list(target.indices)
+    for v in path:
+        assert isinstance(t, ir.ArrayType)
+        indices.append(index_lit(t.index, v, st.target.span))
+        t = t.elem
+    assert not isinstance(t, ir.ArrayType)
+    dims, strides = layout(var.type, len(indices))
     return ir.Update(
         name=var.name,
         base=var.slot,
         dims=dims,
         strides=strides,
-        indices=target.indices,
+        indices=tuple(indices),
         value=value,
         type=t,
         text=lw.text(st.span),

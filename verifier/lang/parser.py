@@ -307,6 +307,9 @@ class _ToAst(Transformer[Token, Any]):
     def list_lit(self, meta: Any, ch: list[Any]) -> s.ListLit:
         return s.ListLit(_items(ch), _span_of(meta))
 
+    def array_comp(self, meta: Any, ch: list[Any]) -> s.ArrayComp:
+        return s.ArrayComp(_ident(ch[0]), ch[1], ch[2], _span_of(meta))
+
 
 def _string(tok: Token) -> str:
     try:

@@ -15,7 +15,7 @@ from verifier.diagnostics import DiagnosticSink, Span
 from verifier.lang import syntax as s
 
 MAX_ENUMERATION = 1_000_000  # cap on initial states / parameter tuples enumerated at lowering
-BUILTINS = ("min", "max", "abs", "size")
+BUILTINS = ("min", "max", "abs", "size", "ord")
 
 
 class Poison(Exception):
@@ -35,9 +35,10 @@ class Scope:
     """Names bound inside an expression: parameters, quantifier variables, def arguments."""
 
     names: dict[str, ir.Expr] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()  # declared wrongly (already reported): uses stay quiet
 
     def bind(self, name: str, value: ir.Expr) -> Scope:
-        return Scope({**self.names, name: value})
+        return Scope({**self.names, name: value}, self.hidden - {name})
 
 
 class Context(Protocol):

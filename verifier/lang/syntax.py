@@ -148,6 +148,16 @@ class ListLit:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class ArrayComp:
+    """`[for i in T: e]`: the array whose element at index `i` is `e`."""
+
+    var: Ident
+    domain: TypeExpr
+    body: Expr
+    span: Span = _span()
+
+
 Expr = (
     IntLit
     | BoolLit
@@ -161,6 +171,7 @@ Expr = (
     | Index
     | SetLit
     | ListLit
+    | ArrayComp
 )
 
 

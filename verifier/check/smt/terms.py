@@ -43,6 +43,12 @@ class Numbers:
     def of_bool(self, b: z3.BoolRef) -> Num:
         return z3.If(b, self.val(1), self.val(0))
 
+    def bits(self, v: Num, n: int) -> tuple[z3.BoolRef, ...]:
+        """The low `n` bits of a non-negative number, as the members of a set."""
+        if self.width is None:
+            return tuple((v / (1 << i)) % 2 == 1 for i in range(n))
+        return tuple(z3.Extract(i, i, v) == 1 for i in range(n))
+
     def known(self, e: z3.ExprRef) -> int | None:
         """The value of `e` if it simplifies to a constant."""
         e = z3.simplify(e)
@@ -134,6 +140,8 @@ class Translator:
                 return Term(self.state[slot])
             case ir.Local(name=name, type=t):
                 v = self.env[name]
+                if isinstance(t, ir.SetType):
+                    return Term(self.nums.bits(v, t.elem.size()))
                 return Term(v == 1 if isinstance(t, ir.BoolType) else v)
             case ir.ArrayRead():
                 return self.array_read(e)

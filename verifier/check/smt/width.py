@@ -30,6 +30,9 @@ def _bounds(model: ir.Model) -> Iterator[int]:
         if isinstance(s.type, ir.IntType):
             yield from (s.type.lo, s.type.hi)
         yield s.type.size()
+    for t in model.transitions:
+        for p in t.params:
+            yield p.type.size()  # a set-typed parameter is a bit mask below 2^members
     todo = list(_exprs(model))
     while todo:
         e = todo.pop()
