@@ -308,3 +308,12 @@ def test_docs_example_scenarios_pass(tmp_path: Path) -> None:
     shutil.copy(DATA / "seeded_wrong.cap", tmp_path / "copy.cap")
     (result,) = run_paths([str(tmp_path / "copy.cap")])
     assert [o.passed for o in result.outcomes] == [True, False, False, False, False, False]
+
+
+def test_const_overrides_leave_scenarios_to_verifier_test() -> None:
+    # the fleet's scenarios name agent 2; scaled to one agent the spec still checks
+    code, out = cli("check", "--const", "AGENTS=1", "models/fleet_budget.cap")
+    assert code == 0, out
+    code, out = cli("test", "--const", "AGENTS=1", "models/fleet_budget.cap")
+    assert code == 2
+    assert "the argument `a` = 2 is outside `1..1`" in out

@@ -31,10 +31,10 @@ def load_text(
     consts: Mapping[str, int] | None = None,
     scenarios: bool = True,
 ) -> Loaded:
-    """Parse and lower `.cap` text (its scenarios are checked too, unless `scenarios` is off)."""
+    """Parse and lower `.cap` text; its scenarios are checked too (not under `consts`)."""
     try:
         spec = parse_spec(text, path)
-        if scenarios:
+        if scenarios and not consts:  # scenarios are written for the spec's own constants
             model, warnings, _ = lower_spec_with_scenarios(spec, consts)
         else:
             model, warnings = lower_spec_with_warnings(spec, consts)
