@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.guard_support import write_artifact
 from verifier.cli import main
@@ -193,3 +196,46 @@ def test_malformed_traces_are_clean_errors(text: str, message: str) -> None:
     with pytest.raises(TraceError) as err:
         parse_trace(text, "t.jsonl")
     assert message in str(err.value)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+STEP_KEYS = st.sampled_from(
+    ["action", "event", "kind", "args", "state", "approved", "seq", "hash", "session", "verdict",
+     "name", "vars", "states", "files", "#meta"]
+)  # fmt: skip
+ROWS = st.lists(st.dictionaries(STEP_KEYS, JSON, max_size=5), max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_a_trace_or_a_clean_error(text: str) -> None:
+    with contextlib.suppress(TraceError):
+        parse_trace(text, "t")
+
+
+@settings(max_examples=60, deadline=None)
+@given(ROWS, st.booleans())
+def test_any_json_rows_replay_or_fail_cleanly(rows: list[dict[str, object]], whole: bool) -> None:
+    from verifier.lang.frontend import load_model
+    from verifier.testing.host import in_memory_guard
+    from verifier.testing.run import Runner, plan_of_session
+
+    text = (
+        json.dumps(rows[0] if whole and rows else rows)
+        if whole
+        else "\n".join(json.dumps(r) for r in rows)
+    )
+    try:
+        trace = parse_trace(text, "t")
+    except TraceError:
+        return
+    runner = Runner(in_memory_guard(load_model(str(ROOT / EMAIL))))
+    for s in trace.sessions:
+        outcome = runner.run(plan_of_session(s, "t"))
+        assert outcome.steps <= len(s.steps)
