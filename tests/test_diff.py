@@ -270,3 +270,52 @@ def test_json_report(tmp_path: Path) -> None:
     assert doc["old_in_new"] == {"holds": True, "engine": "explicit"}
     assert doc["space"]["old"] == {"states": 24, "bits": 4.58, "declared_bits": 4.58}
     assert doc["growth_bits"] == 0.0
+
+
+FAULTY = """capability f
+state {
+  n: 0..3 = 0
+  arr: array[0..3] of 0..1 = 0
+}
+action step { when arr[n + 1] == 0 and n < 3  n := n + 1 }
+action mark { arr[n] := 1 }
+action share(k: 0..2) { when all i in 0..3: arr[(i + k) mod 4] == 0 or arr[3 - n - k] == 1  n := 0 }
+"""
+PAIRS = {
+    "fault_moved": (
+        FAULTY,
+        FAULTY.replace("arr[n + 1] == 0 and n < 3", "n < 3 and arr[n + 1] == 0"),
+    ),
+    "fault_dropped_guard": (FAULTY, FAULTY.replace(" and n < 3", "")),
+    "quantifier_widened": (
+        FAULTY,
+        FAULTY.replace("or arr[3 - n - k] == 1", "or n == 0 or arr[3 - n - k] == 1"),
+    ),
+    "approval_added": (
+        BASE,
+        BASE.replace("{ when not flag", "{ needs approval when n > 1  when not flag"),
+    ),
+    "event_became_action": (BASE, BASE.replace("action set_flag", "event set_flag")),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_engines_agree_on_faults_quantifiers_approvals_and_kinds(tmp_path: Path, pair: str) -> None:
+    old_text, new_text = PAIRS[pair]
+    old, new = write(tmp_path, "old.cap", old_text), write(tmp_path, "new.cap", new_text)
+    a = diff(old, new, engine="explicit")
+    b = diff(old, new, engine="symbolic")
+    assert a.verdict == b.verdict
+    for x, y in ((a.restricts, b.restricts), (a.converse, b.converse)):
+        assert x.holds == y.holds, (x, y)
+        assert (labels(x) if x.trace else None) == (labels(y) if y.trace else None)
+    assert (
+        a.verdict
+        == {
+            "fault_moved": "equivalent",
+            "fault_dropped_guard": "equivalent",
+            "quantifier_widened": "widening",
+            "approval_added": "restricting",
+            "event_became_action": "widening",
+        }[pair]
+    )

@@ -46,10 +46,10 @@ def included_explicit(
             cut = True
             continue
         for k in range(len(a.instances)):
-            nxt = a.step(k, s)
-            if nxt is None:
+            took = a.step(k, s)
+            if took is None:
                 continue
-            approval = a.needs_approval(k, s)
+            nxt, approval = took
             target = a.project(nxt)
             after = matches(b, a.labels[k], sorted(olds), target, approval)
             if not after:

@@ -99,13 +99,14 @@ class Side:
         """The observed variables with their values, for messages."""
         return [(v.name, var_to_json(self.model, v, state)) for v in self.observed]
 
-    def needs_approval(self, k: int, state: State) -> bool:
-        return sem.needs_approval(self.instances[k], state)
-
-    def step(self, k: int, state: State) -> State | None:
-        """The successor, or None when disabled or faulting (the guard refuses both)."""
+    def step(self, k: int, state: State) -> tuple[State, bool] | None:
+        """The successor and whether it needs approval; None when the guard refuses the step
+        (disabled, or a fault in a guard, an update or the approval condition)."""
         try:
-            return self.fires[k](state)
+            nxt = self.fires[k](state)
+            if nxt is None:
+                return None
+            return nxt, sem.needs_approval(self.instances[k], state)
         except EvalError:
             return None
 
@@ -155,11 +156,11 @@ def matches(
     out: set[State] = set()
     for s in states:
         for j in b.by_label.get(label, ()):
-            nxt = b.step(j, s)
-            if nxt is None or (b.needs_approval(j, s) and not approval):
+            took = b.step(j, s)
+            if took is None or (took[1] and not approval):
                 continue
-            if b.project(nxt) == target:
-                out.add(nxt)
+            if b.project(took[0]) == target:
+                out.add(took[0])
     return out
 
 
@@ -181,9 +182,10 @@ def explain(
         if guard is not None:
             return f"refuses {shown}: `{name}` requires `{guard.text}` (line {guard.span.line})"
         nxt = sem.apply(inst, state)
+        asks = sem.needs_approval(inst, state)
     except EvalError as err:
         return f"faults on {shown}: {err.message}"
-    if b.needs_approval(j, state) and not approval:
+    if asks and not approval:
         return f"escalates {shown} to a human (`needs approval`) where the other does not"
     differ = [
         f"`{name}` = {json.dumps(got)} instead of {json.dumps(w)}"

@@ -28,6 +28,7 @@ from verifier.check.smt import DEFAULT_DEPTH, run_engine, to_result
 from verifier.check.smt.encode import Encoding
 from verifier.check.smt.goals import goals
 from verifier.ir import semantics as sem
+from verifier.ir.evaluate import EvalError
 
 MAX_PAIRS = 200_000  # instance pairs with equal labels the invariant may hold
 Rebase = Callable[[ir.Expr], ir.Expr]
@@ -72,11 +73,17 @@ def _decide(
         return Inclusion(True, "symbolic", note=f"proved by {outcome.engine}{detail}")
     if outcome.status == "unknown":
         return Inclusion(None, "symbolic", note=outcome.note or "the solver could not decide it")
-    if outcome.engine == "pdr":  # PDR's trace need not be shortest: BMC up to its length is
-        length = len(to_result(model, goal, outcome).trace or ())
-        (pair,) = run_engine(model, "bmc", depth=length, timeout=timeout, deadlock=False, only=[0])
-        outcome = pair[1] if pair[1].status == "fails" else outcome
-    result = to_result(model, goal, outcome)
+    try:
+        if outcome.engine == "pdr":  # PDR's trace need not be shortest: BMC to its length is
+            length = len(to_result(model, goal, outcome).trace or ())
+            (pair,) = run_engine(
+                model, "bmc", depth=length, timeout=timeout, deadlock=False, only=[0]
+            )
+            outcome = pair[1] if pair[1].status == "fails" else outcome
+        result = to_result(model, goal, outcome)
+    except EvalError as err:  # a guard or update that faults where the solver went
+        note = f"a transition faults on the solver's trace ({err.message}); use `--engine explicit`"
+        return Inclusion(None, "symbolic", note=note)
     if result.trace is None:
         return Inclusion(None, "symbolic", note=result.message)
     return _last_step(result.trace, a, b, slots)
@@ -93,10 +100,10 @@ def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
     s = trace.steps[-1].state
     t = tuple(s[k] for k in slots)
     for k in range(len(a.instances)):
-        nxt = a.step(k, s)
-        if nxt is None:
+        took = a.step(k, s)
+        if took is None:
             continue
-        approval = a.needs_approval(k, s)
+        nxt, approval = took
         if not matches(b, a.labels[k], [t], a.project(nxt), approval):
             why = explain(b, a.labels[k], t, a.shown(nxt), approval)
             inst = a.instances[k]
@@ -199,7 +206,7 @@ def _invariant(a: Side, b: Side, slots: list[int]) -> ir.Expr | None:
     pairs = 0
     for k, inst in enumerate(a.instances):
         ra = _rebase(ident, a_names, inst.env)
-        fires_a = _and([_enabled(inst, ra), _in_domain(inst, ra)])
+        fires_a = _fires(inst, ra)
         options = []
         for j in b.by_label.get(a.labels[k], ()):
             pairs += 1
@@ -212,13 +219,91 @@ def _invariant(a: Side, b: Side, slots: list[int]) -> ir.Expr | None:
                 _eq(_next(other, rb, s, b.model), _next(inst, ra, slots[s], a.model))
                 for s in range(len(b.model.slots))
             ]
-            options.append(_and([_enabled(other, rb), _in_domain(other, rb), approval_ok, *same]))
+            options.append(_and([_fires(other, rb), approval_ok, *same]))
         conjuncts.append(_implies(fires_a, _or(options)))
     return _and(conjuncts)
 
 
-def _enabled(inst: sem.Instance, r: Rebase) -> ir.Expr:
-    return _and([r(g.cond) for g in inst.transition.guards])
+def _fires(inst: sem.Instance, r: Rebase) -> ir.Expr:
+    """The guard lets the step through: its guards hold, and neither they, the updates nor
+    the approval condition fault (the guard refuses a step that faults)."""
+    t = inst.transition
+    enabled = _and([r(g.cond) for g in t.guards])
+    evaluated = [r(x) for u in t.updates for x in (*u.indices, u.value)]
+    if t.approval is not None:
+        evaluated.append(r(t.approval))
+    return _and([safe(enabled), enabled, *map(safe, evaluated), _in_domain(inst, r)])
+
+
+def safe(e: ir.Expr) -> ir.Expr:
+    """Evaluating `e` left to right, with the evaluator's short circuits, raises no fault."""
+    match e:
+        case ir.ArrayRead():
+            conds: list[ir.Expr] = []
+            for dim, idx in zip(e.dims, e.indices, strict=True):
+                conds.append(safe(idx))
+                if isinstance(dim, ir.IntType):
+                    conds += [
+                        _cmp("ge", idx, _lit(dim, dim.lo)),
+                        _cmp("le", idx, _lit(dim, dim.hi)),
+                    ]
+            return _and(conds)
+        case ir.Binary(op="and" | "implies"):
+            return _and([safe(e.left), _or([_not(e.left), safe(e.right)])])
+        case ir.Binary(op="or"):
+            return _and([safe(e.left), _or([e.left, safe(e.right)])])
+        case ir.Binary(op="div" | "mod"):
+            zero = _lit(ir.IntType(0, 0), 0)
+            return _and([safe(e.left), safe(e.right), _cmp("gt", e.right, zero)])
+        case ir.Binary():
+            return _and([safe(e.left), safe(e.right)])
+        case ir.Unary():
+            return safe(e.arg)
+        case ir.Ite():
+            return _and([safe(e.cond), _ite(e.cond, safe(e.then), safe(e.orelse))])
+        case ir.Call():
+            return _and([safe(x) for x in e.args])
+        case ir.Quant():
+            return _safe_quant(e)
+    return TRUE
+
+
+def _safe_quant(e: ir.Quant) -> ir.Expr:
+    """`all` stops at the first false body, `some` at the first true one, `count` never."""
+    conds: list[ir.Expr] = []
+    went_on: list[ir.Expr] = []  # the bodies before this value let the evaluation go on
+    for v in e.domain.values():
+        body = _bind(e.body, e.var, _lit(e.domain, v))
+        conds.append(_implies(_and(list(went_on)), safe(body)))
+        if e.kind == "all":
+            went_on.append(body)
+        elif e.kind == "some":
+            went_on.append(_not(body))
+    return _and(conds)
+
+
+def _bind(e: ir.Expr, name: str, value: ir.Lit) -> ir.Expr:
+    """`e` with the local `name` replaced by `value`."""
+    if isinstance(e, ir.Local):
+        return value if e.name == name else e
+    kids = ir.children(e)
+    if not kids:
+        return e
+    new = [_bind(k, name, value) for k in kids]
+    match e:
+        case ir.ArrayRead():
+            return _constant_read(dataclasses.replace(e, indices=tuple(new)))
+        case ir.Unary():
+            return dataclasses.replace(e, arg=new[0])
+        case ir.Binary():
+            return dataclasses.replace(e, left=new[0], right=new[1])
+        case ir.Ite():
+            return dataclasses.replace(e, cond=new[0], then=new[1], orelse=new[2])
+        case ir.Call():
+            return dataclasses.replace(e, args=tuple(new))
+        case ir.Quant():
+            return dataclasses.replace(e, body=new[0])
+    return e  # pragma: no cover - every node with children is listed above
 
 
 def _approval(inst: sem.Instance, r: Rebase) -> ir.Expr:
