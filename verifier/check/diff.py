@@ -42,8 +42,9 @@ class DiffOptions:
     timeout: float | None = None  # symbolic: per solver run
 
 
-def count_space(model: ir.Model, limit: int = COUNT_LIMIT) -> Space:
-    """The reachable states of a model, counted explicitly up to `limit`."""
+def count_space(model: ir.Model, limit: int | None = None) -> Space:
+    """The reachable states of a model, counted explicitly up to `limit` (COUNT_LIMIT)."""
+    limit = COUNT_LIMIT if limit is None else limit
     declared = model.declared_bits()
     if model.declared_space() > EXPLICIT_LIMIT * 64:
         return Space(None, declared, "not counted: beyond explicit search")
