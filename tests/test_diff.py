@@ -324,3 +324,29 @@ def test_engines_agree_on_faults_quantifiers_approvals_and_kinds(tmp_path: Path,
             "event_became_action": "widening",
         }[pair]
     )
+
+
+ANY = """capability any_start
+state {
+  a: 0..63 = any
+  b: 0..63 = any
+  c: 0..63 = any
+  d: 0..63 = any
+}
+action bump { when a < 63  a := a + 1 }
+"""
+
+
+def test_too_many_initial_states_for_explicit_search_go_symbolic(tmp_path: Path) -> None:
+    wide = write(tmp_path, "wide.cap", ANY)
+    narrow = write(tmp_path, "narrow.cap", ANY + "init when b > 3\n")
+    r = diff(wide, narrow)
+    assert (r.verdict, r.engine) == ("restricting", "symbolic")
+    assert r.converse.trace is not None and len(r.converse.trace) == 0
+    (start,) = r.converse.trace.steps
+    assert start.state[1] <= 3  # an initial state of OLD that NEW does not have
+    assert r.converse.reason == "has no initial state with these values"
+    assert diff(narrow, wide).verdict == "widening"
+    code, out = cli("diff", "--engine", "explicit", str(wide), str(narrow))
+    assert code == 3
+    assert "16777216 initial states, more than the explicit engine enumerates" in out

@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 
 from verifier import ir
-from verifier.check.explicit import check_explicit
+from verifier.check.explicit import TooManyInitialStates, check_explicit, check_initial_count
 from verifier.check.product import included_explicit
 from verifier.check.refinement import (
     DiffError,
     DiffResult,
+    Inclusion,
     Renaming,
     Side,
     Space,
@@ -73,6 +74,13 @@ def run_diff(old: ir.Model, new: ir.Model, options: DiffOptions | None = None) -
     observed = observed_names(old, new, names)
     engine = choose_engine(old, new, opts)
     notes: list[str] = []
+    too_many = _initial_explosion(old, new)
+    if too_many is not None and engine in ("explicit", "probe"):
+        if engine == "explicit":
+            undecided = Inclusion(None, "explicit", note=too_many)
+            return _result(old, new, undecided, undecided, observed, names, "explicit", notes)
+        notes.append(f"{too_many}: decided symbolically")
+        engine = "symbolic"
     if engine in ("explicit", "probe"):
         limit = PROBE_STATES if engine == "probe" else opts.max_states
         raw = raw_names(old, new, names)
@@ -91,12 +99,29 @@ def run_diff(old: ir.Model, new: ir.Model, options: DiffOptions | None = None) -
         # the renaming maps the including spec's names to the included one's
         forward = included_symbolic(new, old, names, opts.depth, opts.timeout)
         backward = included_symbolic(old, new, names.inverse(), opts.depth, opts.timeout)
+    return _result(old, new, forward, backward, observed, names, engine, notes)
+
+
+def _result(
+    old: ir.Model, new: ir.Model, forward: Inclusion, backward: Inclusion,
+    observed: list[str], names: Renaming, engine: str, notes: list[str],
+) -> DiffResult:  # fmt: skip
     hidden_old = [v.name for v in old.vars if names.new_name(v.name) not in observed]
     hidden_new = [v.name for v in new.vars if v.name not in observed]
     return DiffResult(
         old, new, forward, backward, count_space(old), count_space(new), observed,
         hidden_old, hidden_new, engine, notes,
     )  # fmt: skip
+
+
+def _initial_explosion(old: ir.Model, new: ir.Model) -> str | None:
+    """Why the initial states cannot be enumerated explicitly, or None."""
+    try:
+        check_initial_count(old)
+        check_initial_count(new)
+    except TooManyInitialStates as err:
+        return str(err)
+    return None
 
 
 def _symbolic_note(old: ir.Model, new: ir.Model) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+import z3
+
 from verifier import ir
 from verifier.check.explicit import TooManyInitialStates, check_initial_count
 from verifier.check.refinement import (
@@ -46,7 +48,7 @@ def included_symbolic(
     observed = [names.new_name(v.name) for v in b.vars]
     raw = frozenset(observed)  # every variable of B has the shape of its variable in A
     a_side, b_side = Side(a, Renaming(), observed, raw), Side(b, names, observed, raw)
-    initial = _initial_problem(a_side, b_side)
+    initial = _initial_problem(a_side, b_side, slots, timeout)
     if initial is not None:
         return initial
     inv = _invariant(a_side, b_side, slots)
@@ -94,9 +96,10 @@ def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
     explicit search can reproduce it; else the solver's, extended by the step B cannot take."""
     from verifier.check.product import CANONICAL_PAIRS, included_explicit
 
-    canonical = included_explicit(a, b, CANONICAL_PAIRS, max_depth=len(trace) + 1)
-    if canonical.holds is False and canonical.trace is not None:
-        return dataclasses.replace(canonical, engine="symbolic", note="canonical trace")
+    if _enumerable(a, b):
+        canonical = included_explicit(a, b, CANONICAL_PAIRS, max_depth=len(trace) + 1)
+        if canonical.holds is False and canonical.trace is not None:
+            return dataclasses.replace(canonical, engine="symbolic", note="canonical trace")
     s = trace.steps[-1].state
     t = tuple(s[k] for k in slots)
     for k in range(len(a.instances)):
@@ -112,19 +115,52 @@ def _last_step(trace: Trace, a: Side, b: Side, slots: list[int]) -> Inclusion:
     return Inclusion(None, "symbolic", note="internal error: the violation does not replay")
 
 
-def _initial_problem(a: Side, b: Side) -> Inclusion | None:
-    """A's initial states must all be B's (checked by enumeration); None if they are."""
+def _enumerable(a: Side, b: Side) -> bool:
     try:
         check_initial_count(a.model)
         check_initial_count(b.model)
-    except TooManyInitialStates as err:
-        return Inclusion(None, "symbolic", note=str(err))
+    except TooManyInitialStates:
+        return False
+    return True
+
+
+def _initial_problem(a: Side, b: Side, slots: list[int], timeout: float | None) -> Inclusion | None:
+    """A's initial states must all be B's; None if they are. Enumerated when they can be
+    (so the reported state is the first), else asked of the solver."""
+    if not _enumerable(a, b):
+        return _initial_symbolic(a, b, slots, timeout)
     b_init = {b.project(t) for t in b.initial()}
     for s in a.initial():
         if a.project(s) not in b_init:
             why = "has no initial state with these values"
             return Inclusion(False, "symbolic", Trace((Step(None, (), s),)), why)
     return None
+
+
+def _initial_symbolic(
+    a: Side, b: Side, slots: list[int], timeout: float | None
+) -> Inclusion | None:
+    names = {s.var: a.model.slots[slots[k]].var for k, s in enumerate(b.model.slots)}
+    rb = _rebase(slots, names, {})
+    conds: list[ir.Expr] = [rb(p) for p in b.model.init]
+    for v in b.model.vars:
+        for k, x in enumerate(v.init or ()):
+            slot = b.model.slots[v.slot + k]
+            conds.append(_eq(rb(ir.Var(slot.var, v.slot + k, slot.type)), _lit(slot.type, x)))
+    enc = Encoding(a.model)
+    s = enc.state("init")
+    solver = z3.Solver()
+    if timeout is not None:
+        solver.set("timeout", int(timeout * 1000))
+    solver.add(enc.initial(s), z3.Not(enc.holds(_and(conds), s)))
+    res = solver.check()
+    if res == z3.unsat:
+        return None
+    if res == z3.unknown:
+        return Inclusion(None, "symbolic", note="the solver could not compare the initial states")
+    start = enc.value_of(solver.model(), s)
+    why = "has no initial state with these values"
+    return Inclusion(False, "symbolic", Trace((Step(None, (), start),)), why)
 
 
 # ---- B's variables read from A's slots
