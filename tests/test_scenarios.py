@@ -290,11 +290,12 @@ def test_coverage_counts_transitions_and_clauses(tmp_path: Path) -> None:
         ("not frozen", 4, 0),
         ("paid + amount <= 10", 3, 1),
         ("paid > 0", 0, 0),
+        ("needs approval", 1, 2),
     ]
-    assert cov["summary"] == {"actions": [1, 1], "events": [0, 1], "clauses": [1, 3]}
+    assert cov["summary"] == {"actions": [1, 1], "events": [0, 1], "clauses": [2, 4]}
     code, text = cli("test", str(spec))
     assert (
-        "  coverage: actions 1/1, events 0/1, guard clauses 1/3 seen both true and false\n" in text
+        "  coverage: actions 1/1, events 0/1, clauses 2/4 seen both true and false\n" in text
     )
     assert "    never requested: event `new_day`\n" in text
     assert "    never false: `pay` line 8 `not frozen`\n" in text

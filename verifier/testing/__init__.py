@@ -2,7 +2,7 @@
 
 Owns: collecting scenarios and traces (`collect`), a guard built in memory from a lowered
 model (`host`), running steps and comparing verdicts (`run`), coverage of actions, events and
-guard clauses (`coverage`) and the unit-test style report (`render`). May import `lang`, `ir`,
+clauses (guards and approvals) (`coverage`) and the unit-test style report (`render`). May import `lang`, `ir`,
 `check`, `guard`, `report` and `diagnostics`; only `cli` imports it. `run_units` is the entry.
 """
 

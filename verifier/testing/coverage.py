@@ -1,4 +1,4 @@
-"""Which actions, events and guard clauses the scenarios exercised."""
+"""Which actions, events and clauses (guards and approvals) the scenarios exercised."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ class Coverage:
             for t in model.transitions
             for k, g in enumerate(t.guards)
         }
+        for t in model.transitions:  # the approval condition, key -1: true means escalate
+            if t.approval is not None:
+                line = t.approval.span.line if t.approval.span.line > 1 else t.span.line
+                self.clauses[(t.name, -1)] = ClauseUse(t.name, "needs approval", line)
 
     def record(
         self, kind: str | None, name: Any, args: Any, before: tuple[int, ...], played: Played
@@ -62,14 +66,24 @@ class Coverage:
         except ValueError_:
             return
         env = {p.name: v for p, v in zip(t.params, values, strict=True)}
+        enabled = True
         for k, g in enumerate(t.guards):
-            try:
-                held = bool(eval_expr(g.cond, before, env))
-            except EvalError:
-                continue
-            clause = self.clauses[(t.name, k)]
-            clause.true += held
-            clause.false += not held
+            held = self._count((t.name, k), g.cond, before, env)
+            enabled = enabled and held is True
+        if t.approval is not None and enabled:  # the guard asks only of enabled proposals
+            self._count((t.name, -1), t.approval, before, env)
+
+    def _count(
+        self, key: tuple[str, int], cond: ir.Expr, state: tuple[int, ...], env: dict[str, int]
+    ) -> bool | None:
+        try:
+            held = bool(eval_expr(cond, state, env))
+        except EvalError:
+            return None
+        clause = self.clauses[key]
+        clause.true += held
+        clause.false += not held
+        return held
 
     def to_json(self) -> dict[str, Any]:
         """The coverage as the JSON report shows it."""

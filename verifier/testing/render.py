@@ -87,7 +87,7 @@ def _coverage_text(c: Coverage) -> list[str]:
     head = (
         f"  coverage: actions {s['actions'][0]}/{s['actions'][1]}, "
         f"events {s['events'][0]}/{s['events'][1]}, "
-        f"guard clauses {s['clauses'][0]}/{s['clauses'][1]} seen both true and false"
+        f"clauses {s['clauses'][0]}/{s['clauses'][1]} seen both true and false"
     )
     lines = [head]
     unused = [f"{u.kind} `{n}`" for n, u in c.transitions.items() if not u.requested]
