@@ -294,9 +294,7 @@ def test_coverage_counts_transitions_and_clauses(tmp_path: Path) -> None:
     ]
     assert cov["summary"] == {"actions": [1, 1], "events": [0, 1], "clauses": [2, 4]}
     code, text = cli("test", str(spec))
-    assert (
-        "  coverage: actions 1/1, events 0/1, clauses 2/4 seen both true and false\n" in text
-    )
+    assert "  coverage: actions 1/1, events 0/1, clauses 2/4 seen both true and false\n" in text
     assert "    never requested: event `new_day`\n" in text
     assert "    never false: `pay` line 8 `not frozen`\n" in text
 

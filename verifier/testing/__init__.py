@@ -1,9 +1,10 @@
 """Scenario tests: run a spec's scenarios and recorded traces through the live guard's code.
 
 Owns: collecting scenarios and traces (`collect`), a guard built in memory from a lowered
-model (`host`), running steps and comparing verdicts (`run`), coverage of actions, events and
-clauses (guards and approvals) (`coverage`) and the unit-test style report (`render`). May import `lang`, `ir`,
-`check`, `guard`, `report` and `diagnostics`; only `cli` imports it. `run_units` is the entry.
+model (`host`), running steps and comparing verdicts (`run`), coverage of actions, events,
+guards and approvals (`coverage`) and the unit-test style report (`render`). May import
+`lang`, `ir`, `check`, `guard`, `report` and `diagnostics`; only `cli` imports it.
+`run_paths` is the entry.
 """
 
 from __future__ import annotations
