@@ -10,6 +10,7 @@ also takes without approval; a step NEW escalates may be one OLD escalates or al
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,8 +228,6 @@ class Space:
 
     @property
     def bits(self) -> float | None:
-        import math
-
         return round(math.log2(self.states), 2) if self.states else None
 
 

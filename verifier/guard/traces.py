@@ -10,7 +10,7 @@ becomes code, and every malformed input is a TraceError naming the file and line
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ADMISSIBLE = "admissible"  # allow, or escalate and then allowed on approval
@@ -31,7 +31,6 @@ class TraceStep:
     args: Any
     expect: str  # a verdict, ADMISSIBLE or REFUSED
     line: int
-    approved: bool = False
     state: dict[str, Any] | None = None  # the recorded state after the step, if any
 
 
@@ -53,7 +52,6 @@ class RecordedTrace:
     format: str  # "steps" | "audit" | "check-json" | "itf"
     sessions: tuple[RecordedSession, ...]
     spec: str | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def read_trace(path: str) -> RecordedTrace:
