@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import time
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.services import require
 from verifier.check.dispatch import CheckOptions, run_check
 from verifier.check.explicit import explore
 from verifier.guard import artifact as art
@@ -55,9 +55,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def redis_server(tmp: Path) -> Iterator[str]:
     """Start redis-server on a free port in `tmp`, yield its URL, stop it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (.ci/run installs it)")
+    binary = require("redis-server")["redis-server"]
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",
@@ -131,12 +129,22 @@ def drive_forever(artifact: str, store: str, audit: str, crash_after: int | None
 
 
 def committed(records: list[dict[str, Any]], session: str) -> list[dict[str, Any]]:
-    """The allow records of a session that were not aborted."""
-    aborted = {r.get("aborts") for r in records if r.get("kind") == "abort"}
+    """The allow records of a session whose outcome record says the store took the change."""
+    done = {r.get("of") for r in records if r.get("kind") == "outcome" and r.get("commit")}
     return [
         r
         for r in records
         if r.get("session") == session
         and r.get("verdict") == "allow"
-        and r.get("decision_id") not in aborted
+        and r.get("decision_id") in done
     ]
+
+
+def write_secret(path: Path) -> str:
+    """A fresh guard secret file (64 hex digits, mode 600); returns its path."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(os.urandom(32).hex() + "\n")
+    return str(path)

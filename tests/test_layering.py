@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"diagnostics", "ir", "lang", "check", "report", "guard"},
     "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "testing"},
     "__main__": {"cli"},
+    "pytest_plugin": {"diagnostics", "ir", "lang", "check", "report"},  # loaded by pytest only
 }
 # third-party libraries a stage must never load
 FORBIDDEN_LIBS: dict[str, set[str]] = {

@@ -1,17 +1,18 @@
 """SPIN as an independent oracle: on the benchmark models, a real SPIN run (exact-match recipe,
 shared/REFERENCE_MODELS.md section 19) stores exactly as many states as we reach, and its
-transition count equals our `generated` count. `.ci/run` installs spin and gcc."""
+transition count equals our `generated` count. `python3 tasks.py test` installs spin and gcc
+(tests/services.py skips, or fails under CI=true, where it cannot)."""
 
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.services import require
 from verifier.check.explicit import check_explicit
 from verifier.lang.frontend import load_model
 
@@ -35,8 +36,7 @@ def _runner() -> ModuleType:
 
 @pytest.mark.parametrize(("model", "consts"), CASES, ids=[c[0] for c in CASES])
 def test_spin_counts_the_same_states(model: str, consts: dict[str, int]) -> None:
-    if shutil.which("spin") is None or shutil.which("gcc") is None:
-        raise RuntimeError("spin and gcc are needed (.ci/run installs them)")
+    require("spin", "gcc")
     ours = check_explicit(load_model(str(ROOT / f"benchmarks/spin/{model}.cap"), consts))
     assert ours.states is not None and ours.states > 50
     spin = _runner().run_spin(model, consts, ours.states, "bfs")

@@ -1,7 +1,10 @@
-"""The grammar and schemas ship inside the wheel: build it, install it alone, check a model."""
+"""The wheel: the grammar and schemas ship inside it; with the `check` extra it checks a model;
+without extras (the slim runtime install) it runs a signed guard with none of the checker's
+heavy dependencies, and the checker's commands name the extra they need."""
 
 from __future__ import annotations
 
+import json
 import os
 import site
 import subprocess
@@ -9,24 +12,35 @@ import sys
 import tomllib
 import venv
 import zipfile
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
+import pytest
+from packaging.requirements import Requirement
+
+from tests.guard_support import write_artifact
+from verifier.guard import artifact as art
+
 ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("lark", "z3", "networkx", "numpy")
 
 
-def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    (wheel,) = dist.glob("verifier-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "verifier/grammar/cap.lark" in names  # from the top-level grammar/ folder
-    assert "verifier/schemas/report.schema.json" in names
-    env_dir = tmp_path / "venv"
+    (built,) = dist.glob("verifier-*.whl")
+    yield built
+
+
+def install(wheel: Path, env_dir: Path, dep_dirs: list[str]) -> Path:
+    """A fresh venv with only the wheel from the index; `dep_dirs` appended to its path."""
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
     subprocess.run(
@@ -34,10 +48,49 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    # The dependencies come from this environment's site-packages, appended after the fresh
-    # venv's own, so `verifier` itself can only come from the wheel.
+    # Dependencies come after the fresh venv's own site-packages, so `verifier` itself can
+    # only come from the wheel.
     (site_dir,) = (env_dir / "lib").glob("python3.*/site-packages")
-    (site_dir / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    (site_dir / "deps.pth").write_text("\n".join(dep_dirs) + "\n")
+    return env_dir / "bin"
+
+
+def runtime_closure(wheel: Path) -> set[str]:
+    """The distributions the wheel needs without extras, resolved in this environment."""
+    meta = zipfile.ZipFile(wheel).read("verifier-0.1.0.dist-info/METADATA").decode()
+    todo = [
+        line.split(":", 1)[1] for line in meta.splitlines() if line.startswith("Requires-Dist:")
+    ]
+    seen: set[str] = set()
+    while todo:
+        req = Requirement(todo.pop())
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # an extra's requirement, or not for this platform
+        name = metadata.distribution(req.name).metadata["Name"].lower()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(metadata.requires(name) or [])
+    return seen
+
+
+def link_distributions(names: set[str], folder: Path) -> None:
+    """Symlink the installed files of distributions `names` (and nothing else) into `folder`."""
+    folder.mkdir()
+    for name in names:
+        dist = metadata.distribution(name)
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops:
+            target = Path(str(dist.locate_file(top)))
+            if target.exists() and not (folder / top).exists():
+                (folder / top).symlink_to(target)
+
+
+def test_wheel_installs_and_checks_a_model(wheel: Path, tmp_path: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "verifier/grammar/cap.lark" in names  # from the top-level grammar/ folder
+    assert "verifier/schemas/report.schema.json" in names
+    env_dir = tmp_path / "venv"
+    py = install(wheel, env_dir, site.getsitepackages()) / "python"  # with every dependency
     model = ROOT / "models/reference/diehard.cap"
     probe = subprocess.run(
         [str(py), "-c", "import verifier; print(verifier.__file__)"],
@@ -56,6 +109,88 @@ def test_wheel_installs_and_checks_a_model(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert '"states": 16' in run.stdout
+
+
+GUARD_SCRIPT = """
+import json, sys
+from verifier.guard import Guard
+guard = Guard.load(sys.argv[1], store="sqlite:///" + sys.argv[2], audit=sys.argv[3],
+                   public_key=sys.argv[4])
+s = guard.session("ticket-1")
+s.observe("customer_requests", {"requested": 2})
+verdicts = [s.propose(a).verdict for a in ("refund", "verify_order", "refund", "refund")]
+heavy = sorted(m for m in ("lark", "z3", "networkx", "numpy", "click") if m in sys.modules)
+print(json.dumps({"verdicts": verdicts, "loaded": heavy}))
+"""
+
+
+def test_slim_install_runs_a_signed_guard_without_the_checker(wheel: Path, tmp_path: Path) -> None:
+    closure = runtime_closure(wheel)
+    assert {"click", "cryptography"} <= closure
+    assert not closure & {"lark", "z3-solver", "networkx", "numpy"}
+    link_distributions(closure, tmp_path / "deps")
+    bin_dir = install(wheel, tmp_path / "venv", [str(tmp_path / "deps")])
+    env = {**os.environ, "PYTHONPATH": ""}
+
+    def slim(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env)
+
+    for module in HEAVY:  # the checker's dependencies are not importable at all
+        probe = slim(str(bin_dir / "python"), "-c", f"import {module}")
+        assert probe.returncode == 1 and "ModuleNotFoundError" in probe.stderr, module
+    keygen = slim(str(bin_dir / "verifier"), "keygen", "ops")  # the runtime's own commands work
+    assert keygen.returncode == 0, keygen.stderr
+    artifact = write_artifact(  # compiled with the full install (this environment)
+        ROOT / "models/refund_agent.cap",
+        tmp_path / "refund.json",
+        art.load_private_key(str(tmp_path / "ops.key")),
+    )
+    guard = slim(
+        str(bin_dir / "python"), "-c", GUARD_SCRIPT, str(artifact), "s.db", "audit.jsonl", "ops.pub"
+    )
+    assert guard.returncode == 0, guard.stderr
+    assert json.loads(guard.stdout) == {
+        "verdicts": ["deny", "allow", "allow", "deny"],
+        "loaded": [],
+    }
+    audit = slim(str(bin_dir / "verifier"), "audit", "verify", "audit.jsonl")
+    assert audit.returncode == 0 and audit.stdout.startswith("ok: "), audit.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "compile", "graph", "certify"])
+def test_slim_install_names_the_extra_a_command_needs(
+    wheel: Path, tmp_path_factory: pytest.TempPathFactory, command: str
+) -> None:
+    bin_dir = slim_env(wheel, tmp_path_factory)
+    spec = str(ROOT / "models/refund_agent.cap")
+    run = subprocess.run(
+        [str(bin_dir / "verifier"), command, spec, *([spec] if command == "certify" else [])],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr == (
+        f"error: `verifier {command}` needs the checker, which is not installed"
+        " (missing: lark, z3-solver, networkx, numpy)\nhint: pip install 'verifier[check]'\n"
+    )
+    helped = subprocess.run([str(bin_dir / "verifier"), "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0
+    assert "(needs pip install 'verifier[check]')" in helped.stdout
+    assert "keygen" in helped.stdout
+
+
+_SLIM: dict[str, Path] = {}
+
+
+def slim_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One slim venv shared by the parametrized cases (creating a venv takes seconds)."""
+    if "bin" not in _SLIM:
+        where = tmp_path_factory.mktemp("slim")
+        link_distributions(runtime_closure(wheel), where / "deps")
+        _SLIM["bin"] = install(wheel, where / "venv", [str(where / "deps")])
+    return _SLIM["bin"]
 
 
 def test_pyproject_lists_every_package() -> None:

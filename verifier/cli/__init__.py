@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from verifier import __version__
+from verifier.cli.extras import missing, unavailable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,20 +16,25 @@ def main() -> None:
     """Prove capability specs for AI agents, then guard every action they propose."""
 
 
-def _register() -> None:
-    # Each command lives in its own module; one line each here.
-    from verifier.cli.check import check, graph
-    from verifier.cli.guard import audit, compile_cmd, keygen, replay
+def _add(module: str, *commands: str, extra: str | None = None) -> None:
+    """Register `commands` (attribute names of `module`), or stand-ins if `extra` is missing."""
+    if extra is not None and missing(extra):
+        for name in commands:
+            main.add_command(unavailable(name.removesuffix("_cmd"), extra))
+        return
+    loaded = importlib.import_module(module)
+    for name in commands:
+        main.add_command(getattr(loaded, name))
 
-    main.add_command(check)
-    main.add_command(graph)
-    main.add_command(compile_cmd)
-    main.add_command(keygen)
-    main.add_command(audit)
-    main.add_command(replay)
-    main.add_command(__import__("verifier.cli.certify", fromlist=["certify"]).certify)
-    main.add_command(__import__("verifier.cli.test", fromlist=["test_cmd"]).test_cmd)
-    main.add_command(__import__("verifier.cli.diff", fromlist=["diff"]).diff)
+
+def _register() -> None:
+    # Each command lives in its own module; one line each here. A command that needs an
+    # optional extra (verifier/cli/extras.py) names it when it is not installed.
+    _add("verifier.cli.check", "check", "graph", extra="check")
+    _add("verifier.cli.guard", "compile_cmd", "keygen", "audit", "replay")
+    _add("verifier.cli.certify", "certify", extra="check")
+    _add("verifier.cli.test", "test_cmd", extra="check")
+    _add("verifier.cli.diff", "diff", extra="check")
 
 
 _register()

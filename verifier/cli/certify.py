@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import click
 
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.options import const_option, parse_consts
 from verifier.lang.frontend import load_or_report
 
 

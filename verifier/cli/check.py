@@ -6,15 +6,18 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.explicit import Progress
-from verifier.check.results import CheckResult, exit_code, report_json
+from verifier.check.results import CheckResult, exit_code
+from verifier.cli.options import const_option, parse_consts
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.lang.frontend import load_file, load_or_report
+from verifier.report.annotations import github_annotations
+from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
 from verifier.report.text import render_result
 
@@ -44,34 +47,6 @@ def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
 def _problem(path: str, code: str, message: str) -> CheckResult:
     diag = Diagnostic(code, "error", message, WHOLE_FILE, None, path)
     return CheckResult(path=path, source="", model=None, diagnostics=[diag])
-
-
-def parse_consts(values: Sequence[str]) -> dict[str, int]:
-    """`NAME=INT` pairs from `--const`; raise click.BadParameter on a malformed one."""
-    out: dict[str, int] = {}
-    for item in values:
-        name, sep, raw = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = int(raw)
-        except ValueError:
-            raise click.BadParameter(
-                f"`{item}` is not NAME=INTEGER (for example `--const MAX_SENDS=5`)",
-                param_hint="--const",
-            ) from None
-    return out
-
-
-def const_option(fn: Any) -> Any:
-    """The `--const NAME=VALUE` option every command that loads a spec takes."""
-    return click.option(
-        "--const",
-        "consts",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Override a `const` of the spec (repeatable).",
-    )(fn)
 
 
 def _progress_printer(stream: TextIO, path: str) -> Progress:
@@ -119,8 +94,10 @@ def check_paths(
         if fmt == "text":
             stdout.write(render_result(result, verbose) + "\n")
             stdout.flush()
-    if fmt == "json":
-        stdout.write(json.dumps(report_json(results), indent=2) + "\n")
+    if fmt in WRITERS:
+        stdout.write(WRITERS[fmt](results))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        stderr.write(github_annotations(results))
     return exit_code(results)
 
 
@@ -148,10 +125,10 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Report as text for people or JSON for tools.",
+    help="Report as text for people, or JSON, SARIF 2.1.0 or JUnit XML for tools.",
 )
 @const_option
 @click.option(

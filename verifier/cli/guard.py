@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
-from verifier.check.explicit import explore
-from verifier.check.results import CheckResult, exit_code
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.extras import require
+from verifier.cli.options import const_option, parse_consts
 from verifier.guard import artifact as art
-from verifier.lang.frontend import load_file
-from verifier.report.text import render_result
+
+if TYPE_CHECKING:
+    from verifier.check.results import CheckResult
 
 
 def compile_spec(
@@ -27,6 +28,12 @@ def compile_spec(
     certificate: str | None = None,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
+    # the checker is imported here: `keygen`, `audit` and `replay` run without it
+    from verifier.check.dispatch import CheckOptions, EngineUnavailable, run_check
+    from verifier.check.results import CheckResult, exit_code
+    from verifier.lang.frontend import load_file
+    from verifier.report.text import render_result
+
     loaded = load_file(spec, consts)
     if loaded.model is None:
         stderr.write(
@@ -72,6 +79,8 @@ def _read_certificate(path: str | None) -> bytes | None:
 
 
 def _graph(result: CheckResult) -> dict[str, Any] | None:
+    from verifier.check.explicit import explore
+
     if result.model is None or (result.states or 0) > art.GRAPH_LIMIT:
         return None  # a symbolic proof has no state count: the bounded search below decides
     g = explore(result.model, max_states=art.GRAPH_LIMIT)
@@ -98,6 +107,7 @@ def compile_cmd(
     certificate: str | None,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
+    require("compile", "check")
     code = compile_spec(
         spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
     )
@@ -106,8 +116,16 @@ def compile_cmd(
 
 @click.command()
 @click.argument("name")
-def keygen(name: str) -> None:
+@click.option(
+    "--secret",
+    is_flag=True,
+    help="Write the guard's secret NAME.secret (mode 600) instead of a signing key pair.",
+)
+def keygen(name: str, secret: bool) -> None:
     """Write an Ed25519 key pair: NAME.key (private, mode 600) and NAME.pub."""
+    if secret:
+        _write_secret(f"{name}.secret")
+        return
     key = art.generate_key()
     try:
         fd = os.open(f"{name}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -119,6 +137,62 @@ def keygen(name: str) -> None:
         click.echo(f"error: cannot write `{name}.key`: {(err.strerror or '').lower()}", err=True)
         sys.exit(2)
     click.echo(f"wrote `{name}.key` and `{name}.pub` (key id {art.key_id(key.public_key())})")
+    _warn_if_committable(f"{name}.key", "the signing key")
+
+
+def _warn_if_committable(path: str, what: str) -> None:
+    """Warn when a private file was written where a commit would publish it."""
+    tree = unignored_work_tree(path)
+    if tree is None:
+        return
+    suffix = os.path.splitext(path)[1]
+    click.echo(
+        f"warning: `{path}` is inside the git work tree `{tree}` and not ignored:"
+        f" a commit would publish {what}\n"
+        "hint: keep private keys outside the repository (for example"
+        f" `verifier keygen ~/.config/verifier/NAME`), or ignore them (`*{suffix}` in .gitignore)",
+        err=True,
+    )
+
+
+def unignored_work_tree(path: str) -> str | None:
+    """The git work tree holding `path` if git would not ignore it; None if ignored or unknown.
+
+    Quiet (None) without git, outside a work tree, or on any git error.
+    """
+    git = shutil.which("git")
+    if git is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        top = subprocess.run(
+            [git, "-C", folder, "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if top.returncode != 0:
+            return None  # not in a work tree (or a bare repository, or git refused)
+        ignored = subprocess.run(
+            [git, "-C", folder, "check-ignore", "-q", "--", os.path.basename(path)],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return top.stdout.strip() if ignored.returncode == 1 else None
+
+
+def _write_secret(path: str) -> None:
+    from verifier.guard.secret import load_secret, write_secret
+
+    try:
+        write_secret(path)
+    except OSError as err:
+        click.echo(f"error: cannot write `{path}`: {(err.strerror or '').lower()}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote `{path}` (key id {load_secret(path).key_id}); only the guard may read it")
+    _warn_if_committable(path, "the guard's secret")
 
 
 @click.group()
@@ -129,15 +203,30 @@ def audit() -> None:
 @audit.command("verify")
 @click.argument("log", type=click.Path())
 @click.option("--head", help="The hash the last record must have (detects a cut tail).")
-def audit_verify(log: str, head: str | None) -> None:
+@click.option("--secret", help="The guard's secret file: verify a keyed chain.")
+@click.option(
+    "--write-head",
+    is_flag=True,
+    help="After a successful check, accept the log's end as its head (writes LOG.head).",
+)
+def audit_verify(log: str, head: str | None, secret: str | None, write_head: bool) -> None:
     """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
-    from verifier.guard.audit import AuditError, verify_file
+    from verifier.guard.audit import AuditError, check_head, verify_file
+    from verifier.guard.audit import write_head as accept_head
+    from verifier.guard.secret import SecretError, load_secret
 
     try:
-        report = verify_file(log, head)
-    except AuditError as err:
+        key = load_secret(secret) if secret is not None else None
+        report = verify_file(log, head, key)
+        problem = check_head(log, key) if report.ok and not write_head else None
+        if report.ok and write_head:
+            accept_head(log, key)
+    except (AuditError, SecretError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if problem is not None:
+        click.echo(f"{log}: {problem}")
+        sys.exit(1)
     if report.ok:
         click.echo(f"ok: {report.records} records, head {report.head}")
         sys.exit(0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 from verifier import ir
 from verifier.guard import artifact as art
 from verifier.guard.approval import release
-from verifier.guard.audit import TORN, AuditError, AuditIntegrityError, AuditLog, verify_file
+from verifier.guard.audit import AuditError, AuditIntegrityError, AuditLog
 from verifier.guard.decision import (
     ALLOW,
     DENY,
@@ -31,6 +33,7 @@ from verifier.guard.decision import (
 from verifier.guard.ledger import Ledger
 from verifier.guard.program import Entry, Program, Refusal, State
 from verifier.guard.recovery import recover
+from verifier.guard.secret import Secret, SecretError, load_secret
 from verifier.guard.session import Session
 from verifier.guard.store import IntegrityError, Record, Store, StoreError, open_store
 from verifier.ir import codec as ir_json
@@ -38,6 +41,7 @@ from verifier.ir.evaluate import EvalError
 from verifier.ir.values import state_to_json
 
 MAX_RETRIES = 16  # compare-and-set retries when only bookkeeping (not the state) changed
+EVENT_PATIENCE = 10.0  # seconds an observation keeps retrying before it quarantines instead
 
 
 class GuardError(Exception):
@@ -64,6 +68,7 @@ class Guard:
         token_ttl: float = 300.0,
         denial_limit: DenialLimit | None = None,
         clock: Callable[[], float] = time.time,
+        secret: Secret | None = None,
     ) -> None:
         self.artifact = artifact
         self.artifact_hash = artifact.content_hash
@@ -77,11 +82,13 @@ class Guard:
         self._graph = artifact.graph_states
         self._persistent = store.persistent
         self.program_id = program_id(artifact.model)
+        self.secret = secret
+        store.key = secret.derive("store") if secret is not None else None
         # the in-memory store trusts its records, so the general path's checks reduce to these
         self._plain = denial_limit is None and not store.persistent
         self.ledger = Ledger(
             self.program, self.program_id, self.artifact_hash, store, audit,
-            shadow=shadow, token_ttl=token_ttl, graph=self._graph, clock=clock,
+            shadow=shadow, token_ttl=token_ttl, graph=self._graph, clock=clock, secret=secret,
         )  # fmt: skip
         self._initial = self.ledger.initial
 
@@ -92,25 +99,35 @@ class Guard:
         store: str | Store = "memory://",
         audit: str | AuditLog | None = None,
         public_key: Any = None,
+        secret: str | None = None,
         **options: Any,
     ) -> Guard:
-        """Load and verify an artifact, open the store and audit log, recover after a crash."""
+        """Load and verify an artifact, open the store and audit log, recover after a crash.
+
+        `secret` is the path of the guard's secret file (`verifier keygen --secret`): it keys
+        the audit chain, the store's record digests and the logged argument hashes.
+        """
         try:
+            key = load_secret(secret) if secret is not None else None
             artifact = art.load(path, public_key)
             opened = open_store(store) if isinstance(store, str) else store
             log = AuditLog(audit) if isinstance(audit, str) else audit
-        except (art.ArtifactError, StoreError, AuditError) as err:
+        except (art.ArtifactError, StoreError, AuditError, SecretError) as err:
             raise GuardError(str(err)) from None
-        guard = cls(artifact, opened, log, **options)
+        if log is not None and log.redact and key is None:
+            raise GuardError(
+                "`redact=True` needs a secret: an unkeyed hash of the arguments is reversed by"
+                " trying every value (pass `secret=`)"
+            )
+        guard = cls(artifact, opened, log, secret=key, **options)
         if log is not None:
             guard._open_audit(log)
         return guard
 
     def _open_audit(self, log: AuditLog) -> None:
         try:
-            _require_intact(log.path, torn_ok=True)  # a torn tail is repaired under the lock
+            log.open(self.secret)  # verifies the whole chain against its head file
             with log.locked():
-                _require_intact(log.path, torn_ok=False)
                 recover(self.ledger, log)
         except (AuditError, StoreError) as err:
             raise GuardError(str(err)) from None
@@ -142,17 +159,22 @@ class Guard:
                 return self._decide(sid, kind, name, args, initial)
             with self.audit.locked():
                 return self._decide(sid, kind, name, args, initial)
-        except (IntegrityError, AuditIntegrityError) as err:
+        except IntegrityError as err:
             return self.ledger.failed(
                 sid, kind, name, args, QUARANTINE, f"integrity failure: {err}"
             )
+        except AuditIntegrityError as err:  # the log is broken: stop deciding, touch no session
+            if kind == "action":
+                return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
+            why = f"audit failure: {err}; the event could not be recorded"
+            return self.ledger.failed(sid, kind, name, args, QUARANTINE, why)
         except AuditError as err:
             return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
         except Exception as err:  # fail closed on anything else
             verdict = DENY if kind == "action" else QUARANTINE
-            return self.ledger.failed(
-                sid, kind, name, args, verdict, f"internal error: {describe_error(err)}"
-            )
+            reason = f"internal error: {describe_error(err)}"
+            did = getattr(err, "decision_id", None)  # a failed write keeps its decision's id
+            return self.ledger.failed(sid, kind, name, args, verdict, reason, did)
 
     def _fast_path(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
         """The common cases in one pass (in-memory store, no audit log, no denial limit): an
@@ -193,7 +215,12 @@ class Guard:
         )
 
     def _decide(self, sid: str, kind: str, name: Any, args: Any, initial: State | None) -> Decision:
-        for _ in range(MAX_RETRIES):
+        """Decide until a compare-and-set lands. An action whose state moved is denied (the
+        agent must look again); an observation is decided again on the new state until it is
+        applied, and if it cannot be within EVENT_PATIENCE, the session is quarantined: an
+        observed event is never dropped."""
+        deadline = time.monotonic() + EVENT_PATIENCE
+        for attempt in itertools.count():
             rec = self.ledger.read(sid, initial)
             entry = self.program.lookup(kind, name, args)
             out = self._evaluate(rec, kind, entry)
@@ -201,14 +228,17 @@ class Guard:
             if decision is not None:
                 return decision
             lost = self.ledger.read(sid, initial)
-            # A proposal was decided on a state that no longer holds: the agent must look
-            # again. An observation happened whatever the state: decide it again.
             if kind == "action" and out.verdict == ALLOW and lost.version != rec.version:
                 reason = f"the session advanced concurrently from version {rec.version}"
                 return self.ledger.emit(sid, kind, name, args, entry, lost, Outcome(DENY, reason))
-        return self.ledger.emit(
-            sid, kind, name, args, entry, rec, Outcome(DENY, "too much contention")
-        )
+            if kind == "action" and attempt + 1 >= MAX_RETRIES:
+                return self.ledger.emit(
+                    sid, kind, name, args, entry, rec, Outcome(DENY, "too much contention")
+                )
+            if kind != "action" and time.monotonic() > deadline:
+                raise IntegrityError("the event could not be applied under contention")
+            _backoff(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - count() never ends
 
     def problem(self, rec: Record) -> str | None:
         """Why a stored record cannot be trusted (persistent stores only), or None."""
@@ -298,13 +328,10 @@ def _approval_line(entry: Entry) -> int:
     return span.line if span is not None and span.line > 1 else entry.instance.transition.span.line
 
 
-def _require_intact(path: str, torn_ok: bool) -> None:
-    report = verify_file(path)
-    if report.ok or (torn_ok and report.problem == TORN):
-        return
-    raise GuardError(
-        f"the audit log `{path}` does not verify: record {report.bad_line} {report.problem}"
-    )
+def _backoff(attempt: int) -> None:
+    """A randomized pause before retrying a lost compare-and-set (spreads contending writers)."""
+    if attempt:
+        time.sleep(random.uniform(0, min(0.005, 0.00005 * (1 << min(attempt, 10)))))
 
 
 def program_id(model: ir.Model) -> str:

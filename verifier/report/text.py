@@ -57,6 +57,11 @@ def _where(model: ir.Model, p: PropertyResult) -> str:
     return f" ({model.path}:{p.span.line})"
 
 
+def render_property(model: ir.Model, p: PropertyResult, verbose: bool = False) -> str | None:
+    """The text block of one property (a failure with its counterexample), or None if quiet."""
+    return _property_block(model, p, verbose)
+
+
 def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | None:
     decided = f" [{p.engine}{', ' + p.detail if p.detail else ''}]" if p.detail else ""
     if p.verdict == "violated":
@@ -110,8 +115,8 @@ def _changes(model: ir.Model, before: tuple[int, ...] | None, after: tuple[int, 
     return ", ".join(out) if out else "(no change)"
 
 
-def trace_table(model: ir.Model, trace: Trace) -> str:
-    """One row per step: index, transition with arguments, the variables that changed."""
+def trace_rows(model: ir.Model, trace: Trace) -> list[tuple[str, str, str]]:
+    """(step index, transition with arguments, the variables that changed) for each step."""
     rows: list[tuple[str, str, str]] = []
     prev: tuple[int, ...] | None = None
     last = len(trace.steps) - 1
@@ -121,6 +126,12 @@ def trace_table(model: ir.Model, trace: Trace) -> str:
             break
         rows.append((str(i), step_label(step), _changes(model, prev, step.state)))
         prev = step.state
+    return rows
+
+
+def trace_table(model: ir.Model, trace: Trace) -> str:
+    """One row per step: index, transition with arguments, the variables that changed."""
+    rows = trace_rows(model, trace)
     w0 = max(len("step"), *(len(r[0]) for r in rows))
     w1 = max(len("transition"), *(len(r[1]) for r in rows))
     lines = [f"{'step':>{w0}}  {'transition':<{w1}}  changes"]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import Any, NamedTuple, Protocol
+
+from verifier.guard.secret import digest
 
 
 class StoreError(Exception):
     """The store cannot be reached or used (the guard fails closed on it)."""
+
+    decision_id: str | None = None  # set when a decision's write failed (its id is kept)
 
 
 class IntegrityError(StoreError):
@@ -48,6 +53,7 @@ class Store(Protocol):
 
     url: str
     persistent: bool
+    key: bytes | None  # the secret's store key: record digests are HMACs under it
 
     def get(self, session: str) -> Record | None: ...
 
@@ -67,24 +73,34 @@ def token_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def encode_record(session: str, record: Record) -> str:
-    """JSON text with a digest over the session id and every field."""
+def record_digest(session: str, record: Record, key: bytes | None = None) -> str:
+    """The digest of a record: over the session id and every field, keyed if `key`."""
+    return _digest(_body(session, record), key)
+
+
+def _body(session: str, record: Record) -> list[Any]:
     body = [session, record.version, [int(v) for v in record.state], record.rev, record.quarantine]
-    body += [record.window, record.seen, record.program]
-    text = json.dumps(body, separators=(",", ":"))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return json.dumps({"r": body, "d": digest}, separators=(",", ":"))
+    return [*body, record.window, record.seen, record.program]
 
 
-def decode_record(session: str, text: str | bytes) -> Record:
+def _digest(body: list[Any], key: bytes | None) -> str:
+    return digest(key, json.dumps(body, separators=(",", ":")).encode("utf-8"))
+
+
+def encode_record(session: str, record: Record, key: bytes | None = None) -> str:
+    """JSON text with a digest over the session id and every field (HMAC under `key`)."""
+    body = _body(session, record)
+    return json.dumps({"r": body, "d": _digest(body, key)}, separators=(",", ":"))
+
+
+def decode_record(session: str, text: str | bytes, key: bytes | None = None) -> Record:
     """The record in `text`; IntegrityError if malformed, mismatched or for another session."""
     try:
         data = json.loads(text)
         body = data["r"]
-        check = json.dumps(body, separators=(",", ":"))
-        ok = hashlib.sha256(check.encode("utf-8")).hexdigest() == data["d"]
+        ok = hmac.compare_digest(_digest(body, key), str(data["d"]))
         sid, version, state, rev, quarantine, window, seen, program = body
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise IntegrityError(f"the stored record of session `{session}` is malformed") from err
     if not ok or sid != session:
         raise IntegrityError(f"the stored record of session `{session}` does not match its digest")

@@ -15,6 +15,7 @@ class MemoryStore:
 
     url = "memory://"
     persistent = False  # records never leave this process, so they are not re-validated
+    key: bytes | None = None  # unused: nothing is encoded
 
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}

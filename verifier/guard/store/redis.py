@@ -16,8 +16,14 @@ from verifier.guard.store.base import (
     token_key,
 )
 
-# KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text.
+# KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text,
+# deadline (server milliseconds). A write the server reaches after its deadline (the client
+# gave up waiting: it told its caller the write failed) is refused, so it never lands late.
 _CAS = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then
+  return -1
+end
 local cur = redis.call('HGET', KEYS[1], 'rev')
 if (cur == false and ARGV[1] == '') or (cur ~= false and cur == ARGV[1]) then
   redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'record', ARGV[3])
@@ -31,12 +37,28 @@ class RedisStore:
     """Session records in Redis, under a key prefix."""
 
     persistent = True
+    key: bytes | None = None
 
     def __init__(self, client: Any, url: str, prefix: str = "verifier:") -> None:
         self.url = url
         self._r = client
         self._prefix = prefix
         self._cas = client.register_script(_CAS)
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 10.0
+        self._patience_ms = int(float(timeout) * 500)  # half the client's wait, as margin
+        seconds, micros = self._call(client.time)
+        self._offset_ms = seconds * 1000 + micros // 1000 - time.monotonic_ns() // 1_000_000
+
+    def _deadline(self) -> int:
+        """The server time (ms) after which this write must not happen any more."""
+        return time.monotonic_ns() // 1_000_000 + self._offset_ms + self._patience_ms
+
+    def _write(self, session: str, expected: object, record: Record) -> bool:
+        args = [expected, record.rev, encode_record(session, record, self.key), self._deadline()]
+        done = self._call(self._cas, keys=[self._key(session)], args=args)
+        if done == -1:
+            raise StoreError("the redis store refused a late write (past its deadline)")
+        return bool(done)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -64,15 +86,13 @@ class RedisStore:
 
     def get(self, session: str) -> Record | None:
         text = self._call(self._r.hget, self._key(session), "record")
-        return None if text is None else decode_record(session, text)
+        return None if text is None else decode_record(session, text, self.key)
 
     def create(self, session: str, record: Record) -> bool:
-        args = ["", record.rev, encode_record(session, record)]
-        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+        return self._write(session, "", record)
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
-        args = [expected_rev, record.rev, encode_record(session, record)]
-        return bool(self._call(self._cas, keys=[self._key(session)], args=args))
+        return self._write(session, expected_rev, record)
 
     def put_token(self, token: str, data: TokenRecord) -> None:
         ttl = max(1, int(data.expires - time.time()) + 60)

@@ -35,13 +35,14 @@ class SQLiteStore:
     """Session records in a SQLite database file."""
 
     persistent = True
+    key: bytes | None = None
 
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", timeout: float = 30.0) -> None:
         self.url = f"sqlite:///{path}"  # an absolute path gives the four slashes
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
-                path, timeout=30.0, isolation_level=None, check_same_thread=False
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -56,10 +57,14 @@ class SQLiteStore:
         path = rest[1:] if rest.startswith("/") else rest
         if not path:
             raise StoreError(f"the SQLite URL `{url}` names no file")
-        sync = urllib.parse.parse_qs(query).get("synchronous", ["full"])[0].upper()
+        options = urllib.parse.parse_qs(query, keep_blank_values=True)
+        unknown = sorted(set(options) - {"synchronous", "timeout"})
+        if unknown:
+            raise StoreError(f"unknown option `{unknown[0]}` in `{url}` (synchronous, timeout)")
+        sync = options.get("synchronous", ["full"])[-1].upper()
         if sync not in ("FULL", "NORMAL", "EXTRA"):
             raise StoreError(f"unknown synchronous mode `{sync.lower()}` in `{url}`")
-        return cls(path, sync)
+        return cls(path, sync, _timeout(options.get("timeout", ["30"])[-1], url))
 
     def _run(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         try:
@@ -70,10 +75,10 @@ class SQLiteStore:
     def get(self, session: str) -> Record | None:
         with self._lock:
             row = self._run("SELECT record FROM sessions WHERE id = ?", (session,)).fetchone()
-        return None if row is None else decode_record(session, row[0])
+        return None if row is None else decode_record(session, row[0], self.key)
 
     def create(self, session: str, record: Record) -> bool:
-        text = encode_record(session, record)
+        text = encode_record(session, record, self.key)
         with self._lock:
             cur = self._run(
                 "INSERT OR IGNORE INTO sessions (id, rev, record) VALUES (?, ?, ?)",
@@ -82,7 +87,7 @@ class SQLiteStore:
             return cur.rowcount == 1
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
-        text = encode_record(session, record)
+        text = encode_record(session, record, self.key)
         with self._lock:
             self._run("BEGIN IMMEDIATE", ())
             try:
@@ -115,3 +120,14 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _timeout(text: str, url: str) -> float:
+    """The busy timeout in seconds: how long a write waits for another connection's lock."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise StoreError(f"the timeout `{text}` in `{url}` must be seconds in (0, 3600]")
+    return value
