@@ -147,7 +147,7 @@ def test_audit_log_against_a_changed_spec_shows_the_first_difference(tmp_path: P
     code, out = cli("test", "--spec", str(changed), str(log))
     assert code == 1
     assert "  FAIL  session ticket-1 (" in out
-    assert "        step 4, line 4: send(external: true)\n" in out
+    assert "        step 4, line 7: send(external: true)\n" in out  # outcome records between
     assert "        - expected: escalate\n" in out
     assert "        + actual:   deny: `send` requires `not (external and sensitive_read)`" in out
 
@@ -165,13 +165,14 @@ def test_replay_reads_check_json_and_itf(tmp_path: Path) -> None:
 def test_replay_reports_the_first_bad_step_of_an_audit_log(tmp_path: Path) -> None:
     artifact, log = _recorded_log(tmp_path)
     lines = log.read_text().splitlines()
-    record = json.loads(lines[1])
+    record = json.loads(lines[2])
+    assert (record["kind"], record["name"]) == ("action", "read")
     record["verdict"] = "deny"  # the log claims the read was denied; the guard allows it
-    lines[1] = json.dumps(record)
+    lines[2] = json.dumps(record)
     log.write_text("\n".join(lines) + "\n")
     code, out = cli("replay", str(artifact), str(log))
     assert code == 1
-    assert out == f"{log}:2: step 2 `read`: allow\n"
+    assert out == f"{log}:3: step 2 `read`: allow\n"
 
 
 @pytest.mark.parametrize(
@@ -239,3 +240,35 @@ def test_any_json_rows_replay_or_fail_cleanly(rows: list[dict[str, object]], who
     for s in trace.sessions:
         outcome = runner.run(plan_of_session(s, "t"))
         assert outcome.steps <= len(s.steps)
+
+
+def _rec(seq: int, **fields: object) -> str:
+    return json.dumps({"seq": seq, "hash": "h", "session": "s", **fields})
+
+
+def test_audit_decisions_the_store_did_not_take_are_left_out() -> None:
+    text = "\n".join(
+        [
+            _rec(1, kind="event", name="user_opens_session", args={}, verdict="allow",
+                 writes=True, decision_id="d1"),
+            _rec(2, kind="outcome", of="d1", commit=True),
+            _rec(3, kind="action", name="draft", args={}, verdict="allow", writes=True,
+                 decision_id="d2"),
+            _rec(4, kind="outcome", of="d2", commit=False),  # lost its compare-and-set
+            _rec(5, kind="action", name="draft", args={}, verdict="allow", writes=True,
+                 decision_id="d3"),  # no outcome: the guard stopped before the store write
+            _rec(6, kind="redo", name="draft", args={}, verdict="allow"),
+            _rec(7, kind="action", name="send", args={"external": False}, verdict="deny",
+                 writes=False, decision_id="d4"),
+        ]
+    )  # fmt: skip
+    (session,) = parse_trace(text, "t").sessions
+    assert [(s.name, s.expect, s.line) for s in session.steps] == [
+        ("user_opens_session", "allow", 1),
+        ("send", "deny", 7),
+    ]
+
+
+def test_audit_logs_whose_store_diverged_are_refused() -> None:
+    with pytest.raises(TraceError, match="a `recover` record"):
+        parse_trace(_rec(1, kind="recover", verdict="quarantine"), "t")

@@ -15,7 +15,12 @@ from typing import Any
 
 ADMISSIBLE = "admissible"  # allow, or escalate and then allowed on approval
 REFUSED = "refused"  # anything but allow (the attempted step of a domain violation)
-_AUDIT_KINDS = ("action", "event", "approve", "reject", "release", "abort")
+_DECISIONS = ("action", "event", "approve", "reject", "release")
+_SKIPPED = ("outcome", "redo")  # an outcome is read with its decision; a redo repeats one
+_DIVERGED = {
+    "abort": "an `abort` record (a decision lost to a concurrent one)",
+    "recover": "a `recover` record (the store and the log disagreed at a restart)",
+}
 
 
 class TraceError(Exception):
@@ -135,16 +140,25 @@ def _state(value: Any, where: str) -> dict[str, Any]:
 
 
 def _audit(rows: list[tuple[int, Any]], path: str) -> RecordedTrace:
+    """Decisions per session, in log order; a decision whose outcome says the store did not
+    take it (or that has no outcome) is left out, since it changed nothing."""
+    committed = {
+        r.get("of"): r.get("commit") is True for _, r in rows if r.get("kind") == "outcome"
+    }
     sessions: dict[str, list[TraceStep]] = {}
     for number, row in rows:
         kind = row.get("kind")
-        if kind not in _AUDIT_KINDS:
-            raise TraceError(f"{path}:{number}: unknown record kind `{kind}`")
-        if kind == "abort":
+        if kind in _SKIPPED:
+            continue
+        if kind in _DIVERGED:
             raise TraceError(
-                f"{path}:{number}: an `abort` record (a decision lost to a concurrent one) "
-                "cannot be replayed in order; replay the log of a single writer"
+                f"{path}:{number}: {_DIVERGED[kind]} cannot be replayed in order; "
+                "replay the log of a single writer that never lost a write"
             )
+        if kind not in _DECISIONS:
+            raise TraceError(f"{path}:{number}: unknown record kind `{kind}`")
+        if row.get("writes") is True and not committed.get(row.get("decision_id"), False):
+            continue
         if "args" not in row and kind in ("action", "event"):
             raise TraceError(f"{path}:{number}: the arguments were redacted; replay needs them")
         verdict = row.get("verdict")
