@@ -316,3 +316,37 @@ def test_const_overrides_leave_scenarios_to_verifier_test() -> None:
     code, out = cli("test", "--const", "AGENTS=1", "models/fleet_budget.cap")
     assert code == 2
     assert "the argument `a` = 2 is outside `1..1`" in out
+
+
+def test_junit_one_case_per_scenario_validated_against_the_schema(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(ROOT / "tests/data/junit/junit-10.xsd"))
+    bad = write(tmp_path, PAYMENTS + "scenario s {\n  pay(amount: 1) -> alow\n}\n", "bad.cap")
+    code, out = cli("test", "--format", "junit", "tests/data/scenarios/seeded_wrong.cap", str(bad))
+    assert code == 2
+    schema.validate(out)
+    root = ET.fromstring(out)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "5", "1")
+    suite = root.find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == ["passes", "wrong_verdict", "wrong_clause", "wrong_state",
+                           "wrong_denial", "wrong_event"]  # fmt: skip
+    assert cases["passes"].find("failure") is None
+    failure = cases["wrong_clause"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == (
+        "step 2, line 44: pay(amount: 1): expected deny: `pay` requires `paid + amount <= 10`, "
+        "got deny: `pay` requires `not frozen` (line 13)"
+    )
+    error = root.findall("testsuite")[1].find("testcase/error")
+    assert error is not None and error.get("message") == "unknown verdict `alow`"
+    code, out = cli("test", "--format", "junit", "models")
+    assert code == 0
+    schema.validate(out)
+    assert ET.fromstring(out).get("tests") == str(
+        sum(len(load_suite(str(p)).scenarios) for p in AGENT_SPECS)
+    )

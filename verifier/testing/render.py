@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.diagnostics import render
+from verifier.report.junit import Case, Suite, junit_xml
 from verifier.testing.collect import Unit
 from verifier.testing.coverage import Coverage
 from verifier.testing.run import Outcome
@@ -145,3 +146,30 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
             "context": f.context,
         },
     }
+
+
+def render_junit(results: list[UnitResult]) -> str:
+    """JUnit XML: one suite per file, one test case per scenario (or recorded session)."""
+    return junit_xml([_suite(r) for r in results], name="verifier test")
+
+
+def _suite(r: UnitResult) -> Suite:
+    u = r.unit
+    cls = u.model.name if u.model is not None else u.path
+    if r.invalid:
+        text = "\n".join(render(d, u.sources.get(d.path)) for d in u.diagnostics)
+        first = next((d.message for d in u.diagnostics if d.severity == "error"), "invalid")
+        case = Case("load", cls, "error", first, text, kind="invalid")
+        return Suite(u.path, (case,), file=u.path)
+    cases = tuple(_case(o, cls) for o in r.outcomes)
+    output = "\n".join(_coverage_text(r.coverage)) if r.coverage is not None and r.outcomes else ""
+    return Suite(u.path, cases, file=u.path, output=output)
+
+
+def _case(o: Outcome, cls: str) -> Case:
+    f = o.failure
+    if f is None:
+        return Case(o.plan.name, cls)
+    message = f"{f.where}, line {f.line}: {f.what}: expected {f.expected}, got {f.actual}"
+    details = "\n".join(line.strip() for line in _outcome_text(o)[1:])
+    return Case(o.plan.name, cls, "failure", message, details, kind="scenario")
