@@ -350,3 +350,21 @@ def test_too_many_initial_states_for_explicit_search_go_symbolic(tmp_path: Path)
     code, out = cli("diff", "--engine", "explicit", str(wide), str(narrow))
     assert code == 3
     assert "16777216 initial states, more than the explicit engine enumerates" in out
+
+
+BUGS = {
+    "email_label_bug": ("email_assistant", 5, "refuses `send(external=true)`"),
+    "refund_threshold_bug": ("refund_agent", 3, "refuses `refund()`"),
+    "tool_pinning_bug": ("tool_gateway", 3, 'refuses `call_tool(t="search")`'),
+    "file_symlink_bug": ("file_agent", 2, "refuses `write_through_link()`"),
+    "budget_escrow_bug": ("budget_handoff", 2, "takes `offer_times_out()` elsewhere"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_every_seeded_policy_bug_is_a_widening_of_its_model(bug: str) -> None:
+    model, length, reason = BUGS[bug]
+    r = diff(ROOT / f"models/{model}.cap", ROOT / f"examples/violations/{bug}.cap")
+    assert r.verdict == "widening"
+    assert r.restricts.trace is not None and len(r.restricts.trace) == length
+    assert r.restricts.reason is not None and r.restricts.reason.startswith(reason)
