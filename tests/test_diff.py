@@ -368,3 +368,12 @@ def test_every_seeded_policy_bug_is_a_widening_of_its_model(bug: str) -> None:
     assert r.verdict == "widening"
     assert r.restricts.trace is not None and len(r.restricts.trace) == length
     assert r.restricts.reason is not None and r.restricts.reason.startswith(reason)
+
+
+def test_symbolic_options_are_validated_and_used(tmp_path: Path) -> None:
+    old = write(tmp_path, "old.cap", BASE)
+    for bad in (["--depth", "0"], ["--timeout", "0"], ["--max-states", "0"], ["--engine", "x"]):
+        assert cli("diff", *bad, str(old), str(old))[0] == 2
+    code, out = cli("diff", "--engine", "symbolic", "--depth", "1", "--timeout", "30",
+                    str(old), str(old))  # fmt: skip
+    assert code == 0 and "proved by kind (k=1)" in out

@@ -350,3 +350,9 @@ def test_junit_one_case_per_scenario_validated_against_the_schema(tmp_path: Path
     assert ET.fromstring(out).get("tests") == str(
         sum(len(load_suite(str(p)).scenarios) for p in AGENT_SPECS)
     )
+
+
+def test_no_coverage_leaves_the_coverage_out() -> None:
+    code, out = cli("test", "--no-coverage", "models/email_assistant.cap")
+    assert code == 0
+    assert "coverage" not in out and "  ok    internal_reply (4 steps)\n" in out

@@ -72,7 +72,13 @@ def growth_verdict(result: DiffResult, budget: float | None) -> tuple[int, str |
     metavar="OLD=NEW",
     help="OLD's name of a variable or transition and NEW's (repeatable).",
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="explicit product search, the symbolic check, or auto (by the specs' size).",
+)
 @click.option(
     "--max-growth",
     "max_growth",
