@@ -315,15 +315,22 @@ def test_recovery_re_applies_an_approval_only_with_its_escalation(email, tmp_pat
     mac = guard.ledger.redaction.entry_fields(entry)["args_hmac"]
     guard.close()
     common = {"session": "s", "name": "send", "args": {"external": True}, "args_hmac": mac}
-    if with_escalation:
+    if with_escalation:  # the proposal escalates, an operator grants the approval
         _append_keyed(audit, secret, {
             **common, "kind": "action", "verdict": "escalate", "version_before": rec.version,
             "version_after": rec.version, "writes": False, "decision_id": "e-1",
+            "approval": "ap-1",
         })  # fmt: skip
-    _append_keyed(audit, secret, {
-        **common, "kind": "approve", "verdict": "allow", "version_before": rec.version,
+        _append_keyed(audit, secret, {
+            **common, "kind": "approve", "verdict": "allow", "version_before": rec.version,
+            "version_after": rec.version, "writes": False, "decision_id": "g-1",
+            "approval": "ap-1", "approver": "alice",
+        })  # fmt: skip
+    _append_keyed(audit, secret, {  # the retry that spends the approval commits
+        **common, "kind": "action", "verdict": "allow", "version_before": rec.version,
         "version_after": new.version, "writes": True, "decision_id": "a-1", "quarantine": None,
         "rev_after": new.rev, "window": 0, "seen": 0, "record": record_digest("s", new, store.key),
+        "approval": "ap-1",
     })  # fmt: skip
     _append_keyed(audit, secret, {"session": "s", "kind": "outcome", "of": "a-1", "commit": True})
     from verifier.guard.audit import write_head

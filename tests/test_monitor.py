@@ -20,14 +20,6 @@ def artifact(tmp_path_factory) -> str:
     return str(write_artifact(EMAIL, tmp_path_factory.mktemp("a") / "email.json"))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def drafting(guard: Guard, sid: str = "s"):
     session = guard.session(sid)
     assert session.observe("user_opens_session").verdict == "allow"
@@ -73,52 +65,6 @@ def test_a_cached_bool_argument_does_not_admit_an_int(artifact):
     assert session.propose("send", {"external": False}).verdict == "allow"
     assert session.propose("draft").verdict == "allow"
     assert session.propose("send", {"external": 0}).verdict == "deny"
-
-
-def test_approval_token_is_one_shot_and_bound_to_the_session(artifact):
-    guard = Guard.load(artifact)
-    session = drafting(guard)
-    other = drafting(guard, "other")
-    d = session.propose("send", {"external": True})
-    assert d.verdict == "escalate" and d.reason == "`send` needs approval (line 45)"
-    assert other.approve(d.approval_token, "eve").reason == (
-        "the approval token belongs to another session"
-    )
-    # the attempt spent the token: one-shot even against misuse
-    assert session.approve(d.approval_token, "alice").reason == (
-        "unknown or already used approval token"
-    )
-    d = session.propose("send", {"external": True})
-    ok = session.approve(d.approval_token, "alice")
-    assert (ok.verdict, ok.version, ok.action) == ("allow", 3, "send")
-    replayed = session.approve(d.approval_token, "alice")
-    assert (replayed.verdict, replayed.reason) == ("deny", "unknown or already used approval token")
-    assert session.state()["state"]["sends"] == 1
-
-
-def test_a_stale_token_is_refused(artifact):
-    session = drafting(Guard.load(artifact))
-    d = session.propose("send", {"external": True})
-    assert session.propose("read", {"label": "public"}).verdict == "allow"  # state moves on
-    stale = session.approve(d.approval_token, "alice")
-    assert (stale.verdict, stale.reason) == (
-        "deny",
-        "stale approval token: the session moved from version 2 to 3",
-    )
-    assert session.state()["state"]["sends"] == 0
-
-
-def test_an_expired_token_is_refused_and_reject_spends_a_token(artifact):
-    clock = Clock()
-    guard = Guard.load(artifact, token_ttl=60, clock=clock)
-    session = drafting(guard)
-    d = session.propose("send", {"external": True})
-    clock.now += 61
-    assert session.approve(d.approval_token, "alice").reason == "the approval token has expired"
-    d = session.propose("send", {"external": True})
-    assert session.reject(d.approval_token, "bob").reason == "rejected by bob"
-    assert session.approve(d.approval_token, "alice").verdict == "deny"
-    assert session.state()["state"]["sends"] == 0
 
 
 def test_quarantine_freezes_until_release(artifact):

@@ -60,11 +60,12 @@ def path_to(model, start: State, want) -> list[sem.Instance] | None:
     return None
 
 
-def step(session: Session, model, inst: sem.Instance, state: State) -> State:
+def step(guard: Guard, session: Session, model, inst: sem.Instance, state: State) -> State:
     """Take one reference step through the guard (approving if asked) and compare states."""
     decision = call(session, inst)
     if decision.verdict == "escalate":
-        decision = session.approve(decision.approval_token, "tester")
+        assert guard.approvals.approve(decision.approval_id, "tester").verdict == "allow"
+        decision = call(session, inst)  # the approved retry commits once
     assert decision.verdict == "allow", decision
     state = sem.apply(inst, state)
     assert session.state()["state"] == state_to_json(model, state)
@@ -87,7 +88,7 @@ def test_scripted_session_through_every_verdict(spec: Path, tmp_path: Path):
     path = path_to(model, state, plain_action)
     assert path is not None
     for inst in path:
-        state = step(session, model, inst, state)
+        state = step(guard, session, model, inst, state)
     first = path[-1]
 
     # deny: an action disabled here; the reason names the failed clause and its line
@@ -112,12 +113,18 @@ def test_scripted_session_through_every_verdict(spec: Path, tmp_path: Path):
     assert (path is not None) == has_approval
     if path is not None:
         for inst in path[:-1]:
-            state = step(session, model, inst, state)
+            state = step(guard, session, model, inst, state)
         escalated = call(session, path[-1])
-        assert escalated.verdict == "escalate" and escalated.approval_token
+        assert escalated.verdict == "escalate" and escalated.approval_id
         assert session.state()["state"] == state_to_json(model, state)  # nothing advanced
-        approved = session.approve(escalated.approval_token, "alice")
+        approved = guard.approvals.approve(escalated.approval_id, "alice")
         assert approved.verdict == "allow"
+        assert session.state()["state"] == state_to_json(model, state)  # still nothing
+        retried = call(session, path[-1])
+        assert (retried.verdict, retried.reason) == (
+            "allow",
+            f"approved by alice ({escalated.approval_id})",
+        )
         state = sem.apply(path[-1], state)
         assert session.state()["state"] == state_to_json(model, state)
 
@@ -136,7 +143,7 @@ def test_scripted_session_through_every_verdict(spec: Path, tmp_path: Path):
     assert released.verdict == "allow"
     assert session.state()["quarantine"] is None
     for inst in path_to(model, state, plain_action) or []:
-        state = step(session, model, inst, state)
+        state = step(guard, session, model, inst, state)
     guard.close()
 
     report = verify_file(str(log))

@@ -61,7 +61,7 @@ class GuardMachine(RuleBasedStateMachine):
         self.state = sem.initial_states(self.model)[0]
         self.version = 0
         self.quarantined = False
-        self.tokens: list[tuple[str, int, sem.Instance]] = []
+        self.tokens: list[tuple[str, int, sem.Instance, dict]] = []
         self.last: sem.Instance | None = None
 
     def _expect(self, name: str, args: dict, kind: str) -> str:
@@ -104,28 +104,34 @@ class GuardMachine(RuleBasedStateMachine):
         assert decision.verdict == expected, (decision, expected)
         if expected == "escalate":
             assert self.last is not None
-            self.tokens.append((decision.approval_token, before, self.last))
+            self.tokens.append((decision.approval_id, before, self.last, args))
 
     @rule(data=st.data())
     def approve(self, data) -> None:
         if not self.tokens:
             return
-        token, version, inst = self.tokens.pop(data.draw(st.integers(0, len(self.tokens) - 1)))
-        decision = self.session.approve(token, "h")
+        aid, version, inst, args = self.tokens[data.draw(st.integers(0, len(self.tokens) - 1))]
+        # the same proposal at the same version names the same approval: decided once
+        self.tokens = [t for t in self.tokens if t[0] != aid]
+        decision = self.guard.approvals.approve(aid, "h")
         if self.quarantined:
             assert decision.verdict == "quarantine"
         elif version != self.version:
-            assert decision.reason.startswith("stale approval token"), decision
+            assert decision.reason.startswith("stale approval"), decision
         else:
             assert decision.verdict == "allow", decision
+            retried = self.session.propose(inst.name, args)  # the approved retry commits once
+            assert retried.verdict == "allow", retried
             self.state = sem.apply(inst, self.state)
             self.version += 1
-        assert self.session.approve(token, "h").verdict != "allow"  # one-shot
+        assert self.guard.approvals.approve(aid, "h").verdict != "allow"  # decided once
 
     @rule()
     def release(self) -> None:
         decision = self.guard.release("h", "root")
         assert decision.verdict == ("allow" if self.quarantined else "deny")
+        if self.quarantined:
+            self.tokens.clear()  # a release revokes every approval of the session
         self.quarantined = False
 
     @invariant()

@@ -113,7 +113,8 @@ def _recorded_log(tmp: Path) -> tuple[Path, Path]:
     s.propose("draft")
     d = s.propose("send", {"external": True})
     assert d.verdict == "escalate"
-    assert s.approve(d.approval_token or "", "alice").verdict == "allow"
+    assert guard.approvals.approve(d.approval_id or "", "alice").verdict == "allow"
+    assert s.propose("send", {"external": True}).verdict == "allow"  # the approved retry
     s.propose("send", {"external": True})  # denied: no draft
     other = guard.session("ticket-2")
     other.propose("draft")  # denied: no session open
@@ -127,13 +128,13 @@ def test_audit_log_replays_with_its_recorded_verdicts(tmp_path: Path) -> None:
     assert trace.format == "audit"
     assert [s.name for s in trace.sessions] == ["session ticket-1", "session ticket-2"]
     assert [st.expect for st in trace.sessions[0].steps] == [
-        "allow", "allow", "allow", "escalate", "allow", "deny",
+        "allow", "allow", "allow", "escalate", "allow", "allow", "deny",
     ]  # fmt: skip
     code, out = cli("test", "--spec", EMAIL, str(log))
     assert code == 0, out
-    assert "  ok    session ticket-1 (6 steps)\n  ok    session ticket-2 (1 step)\n" in out
+    assert "  ok    session ticket-1 (7 steps)\n  ok    session ticket-2 (1 step)\n" in out
     code, out = cli("replay", str(artifact), str(log))
-    assert (code, out) == (0, "ok: 7 steps admissible\n")
+    assert (code, out) == (0, "ok: 8 steps admissible\n")
 
 
 def test_audit_log_against_a_changed_spec_shows_the_first_difference(tmp_path: Path) -> None:

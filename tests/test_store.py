@@ -25,7 +25,7 @@ from tests.guard_support import (
 )
 from verifier.guard import Guard, verify_file
 from verifier.guard.audit import read_records
-from verifier.guard.store import IntegrityError, Record, TokenRecord, open_store
+from verifier.guard.store import ApprovalRecord, IntegrityError, Record, open_store
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def store_url(request, tmp_path) -> str:
     return url
 
 
-def test_compare_and_set_and_one_shot_tokens(store_url):
+def test_compare_and_set_and_approvals(store_url):
     store = open_store(store_url)
     first = Record(0, (1, 2), 0)
     assert store.create("s", first) is True
@@ -63,10 +63,22 @@ def test_compare_and_set_and_one_shot_tokens(store_url):
     assert store.cas("s", 0, Record(1, (3, 3), 1)) is False  # the same expectation twice
     assert store.get("s") == Record(1, (2, 2), 1)
     assert store.get("nobody") is None
-    token = TokenRecord("s", 1, "inc", {}, "ab" * 32, time.time() + 60, "d-1")
-    store.put_token("t0k3n", token)
-    assert store.take_token("t0k3n") == token
-    assert store.take_token("t0k3n") is None
+    now = time.time()
+    pending = ApprovalRecord(
+        "ap-1", "s", 1, "inc", {}, "ab" * 32, "p", "pending", now, now + 60, "d-1"
+    )
+    store.put_approval(pending)
+    store.put_approval(pending._replace(version=7))  # put never overwrites
+    assert store.get_approval("ap-1") == pending
+    assert store.approvals("s") == [pending] == store.approvals()
+    assert store.approvals("t") == []
+    approved = pending._replace(status="approved", approver="alice")
+    assert store.replace_approval(pending, approved) is True
+    assert store.replace_approval(pending, approved) is False  # exactly one operator wins
+    assert store.get_approval("ap-1") == approved
+    assert store.replace_approval(pending, None) is False
+    assert store.replace_approval(approved, None) is True
+    assert store.get_approval("ap-1") is None
     store.close()
 
 
@@ -107,9 +119,18 @@ def test_an_approval_commits_only_at_its_version_in_every_store(store_url, tmp_p
     a.observe("user_opens_session")
     a.propose("draft")
     d = a.propose("send", {"external": True})
-    assert b.approve(d.approval_token, "alice").verdict == "allow"
-    assert a.approve(d.approval_token, "alice").verdict == "deny"
+    assert d.verdict == "escalate"
+    operator_b = Guard.load(artifact, store=shared).approvals  # the operator's own guard
+    assert operator_b.approve(d.approval_id, "alice").verdict == "allow"
+    assert operator_b.approve(d.approval_id, "bob").reason == (
+        f"approval `{d.approval_id}` was already approved by alice"
+    )
+    assert a.state()["state"]["sends"] == 0  # an approval alone moves nothing
+    assert b.propose("send", {"external": True}).verdict == "allow"  # the retry commits once
     assert a.state()["state"]["sends"] == 1
+    assert a.propose("draft").verdict == "allow"
+    again = a.propose("send", {"external": True})  # a new proposal: a new approval
+    assert again.verdict == "escalate" and again.approval_id != d.approval_id
 
 
 def _processes(counter: str, store: str, audit: str | None, workers: int, each: int) -> int:

@@ -8,6 +8,7 @@ library (tests/test_layering.py holds this).
 from verifier.guard.audit import AuditLog, ChainReport, verify_file
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision
 from verifier.guard.monitor import DenialLimit, Guard, GuardError
+from verifier.guard.options import RequestLimits
 from verifier.guard.session import Session
 from verifier.guard.tools import ToolDenied, guarded, guarded_call
 
@@ -22,6 +23,7 @@ __all__ = [
     "DenialLimit",
     "Guard",
     "GuardError",
+    "RequestLimits",
     "Session",
     "ToolDenied",
     "guarded",

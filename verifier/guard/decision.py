@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from verifier.guard.store import Record
+from verifier.guard.store import ApprovalRecord, Record
 
 ALLOW = "allow"
 DENY = "deny"
@@ -16,8 +16,10 @@ class Decision(NamedTuple):
     """One decision. Immutable; `allowed` is the only thing a tool runner should test.
 
     `version` is the session's state version after the decision; `reason` names the failed
-    clause and its spec line (None on allow); `approval_token` is set only on escalate;
-    `shadow` is True when the guard runs in log-only mode (nothing was enforced).
+    clause and its spec line (None on allow, except an allow that spends an approval);
+    `approval_id` names the pending approval on escalate, the approval an allow spent, and the
+    approval an operator decided on approve and reject: an id, never an authority; `shadow` is
+    True when the guard runs in log-only mode (nothing was enforced).
     """
 
     verdict: str
@@ -27,7 +29,7 @@ class Decision(NamedTuple):
     artifact_hash: str
     session: str
     action: str | None
-    approval_token: str | None = None
+    approval_id: str | None = None
     shadow: bool = False
     line: int | None = None
 
@@ -40,13 +42,18 @@ class Decision(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    """A decision before it is recorded: verdict, reason, line and the record to write."""
+    """A decision before it is recorded: verdict, reason, line and the record to write.
+
+    `approval` is the approval id an escalation issues (or an operator decision names);
+    `grant` is the approved approval that an allow spends once it is committed.
+    """
 
     verdict: str
     reason: str | None
     line: int | None = None
     record: Record | None = None
-    token: str | None = None
+    approval: str | None = None
+    grant: ApprovalRecord | None = None
 
 
 def describe_error(err: BaseException) -> str:

@@ -25,7 +25,14 @@ from verifier.guard.decision import DENY, ESCALATE, QUARANTINE, Decision, Outcom
 from verifier.guard.program import Entry, Program, Refusal, State
 from verifier.guard.records import Redaction, decision_record
 from verifier.guard.secret import Secret
-from verifier.guard.store import IntegrityError, Record, Store, StoreError, TokenRecord
+from verifier.guard.store import (
+    PENDING,
+    ApprovalRecord,
+    IntegrityError,
+    Record,
+    Store,
+    StoreError,
+)
 from verifier.guard.store.base import record_digest
 
 
@@ -159,8 +166,11 @@ class Ledger:
             self.known[sid] = out.record.rev
             self.doubtful.pop(sid, None)  # a failed write from the old revision can never land
             self._confirm(sid, decision)
-        if out.token is not None and isinstance(entry, Entry):
-            self._put_token(sid, rec, entry, out.token, decision.decision_id)
+        if out.grant is not None:  # spent; a leftover is harmless (bound to the old version)
+            with contextlib.suppress(Exception):
+                self.store.replace_approval(out.grant, None)
+        if out.verdict == ESCALATE and out.approval is not None and isinstance(entry, Entry):
+            self._put_approval(sid, rec, entry, out.approval, decision.decision_id)
         return decision
 
     def _confirm(self, sid: str, decision: Decision) -> None:
@@ -204,6 +214,7 @@ class Ledger:
         """Record a decision in the audit log (if any) and return it."""
         did = self.new_id()
         after = out.record.version if out.record is not None else rec.version
+        approval = out.grant.id if out.grant is not None else out.approval
         if self.audit is not None:
             fields = decision_record(sid, kind, name, args, entry, rec, out, did, self.redaction)
             fields["time"] = self.clock()
@@ -214,19 +225,24 @@ class Ledger:
                 fields["record"] = record_digest(sid, new, self.store.key)
             if self.shadow:
                 fields["shadow"] = True
+            if approval is not None:
+                fields["approval"] = approval
             fields.update(extra or {})
             self.audit.append(fields)
         action = name if isinstance(name, str) else None
-        token = out.token if out.verdict == ESCALATE else None
         return Decision(
-            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, token,
+            out.verdict, out.reason, after, did, self.artifact_hash, sid, action, approval,
             self.shadow, out.line,
         )  # fmt: skip
 
-    def _put_token(self, sid: str, rec: Record, entry: Entry, token: str, did: str) -> None:
-        expires = self.clock() + self.token_ttl
-        data = TokenRecord(sid, rec.version, entry.name, entry.args, entry.args_hash, expires, did)
-        self.store.put_token(token, data)
+    def _put_approval(self, sid: str, rec: Record, entry: Entry, aid: str, did: str) -> None:
+        now = self.clock()
+        self.store.put_approval(
+            ApprovalRecord(
+                aid, sid, rec.version, entry.name, entry.args, entry.args_hash, self.program_id,
+                PENDING, now, now + self.token_ttl, did,
+            )
+        )  # fmt: skip
 
     def failed(
         self,

@@ -12,15 +12,16 @@ import contextlib
 import hashlib
 import itertools
 import random
-import secrets
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from verifier import ir
 from verifier.guard import artifact as art
-from verifier.guard.approval import release
+from verifier.guard.approval import Approvals, escalation, release
 from verifier.guard.audit import AuditError, AuditIntegrityError, AuditLog
+from verifier.guard.boundary import bad_id, preview, request_problem, require_id
 from verifier.guard.decision import (
     ALLOW,
     DENY,
@@ -31,32 +32,45 @@ from verifier.guard.decision import (
     describe_error,
 )
 from verifier.guard.ledger import Ledger
+from verifier.guard.options import (
+    DenialLimit,
+    GuardError,
+    RequestLimits,
+    check_options,
+    check_parts,
+    check_store_url,
+    is_store,
+)
 from verifier.guard.program import Entry, Program, Refusal, State
 from verifier.guard.recovery import recover
 from verifier.guard.secret import Secret, SecretError, load_secret
 from verifier.guard.session import Session
-from verifier.guard.store import IntegrityError, Record, Store, StoreError, open_store
+from verifier.guard.store import (
+    IntegrityError,
+    Record,
+    Store,
+    StoreError,
+    open_store,
+)
 from verifier.ir import codec as ir_json
 from verifier.ir.evaluate import EvalError
 from verifier.ir.values import state_to_json
 
 MAX_RETRIES = 16  # compare-and-set retries when only bookkeeping (not the state) changed
 EVENT_PATIENCE = 10.0  # seconds an observation keeps retrying before it quarantines instead
+OPTIONS = ("shadow", "token_ttl", "denial_limit", "clock", "limits")
+KINDS = ("action", "event")
 
-
-class GuardError(Exception):
-    """The guard cannot start: the artifact, store or audit log is not usable."""
-
-
-class DenialLimit(NamedTuple):
-    """Quarantine a session once `denials` of its last `window` proposals were denied."""
-
-    denials: int
-    window: int
+__all__ = ["DenialLimit", "Guard", "GuardError", "RequestLimits", "program_id"]
 
 
 class Guard:
-    """Enforces one verified artifact over sessions kept in a store."""
+    """Enforces one verified artifact over sessions kept in a store.
+
+    Thread-safe: one lock per guard serializes its decisions, approvals and releases (the
+    write path: decide, audit record, compare-and-set). Processes sharing a store and a log are
+    serialized by the log's file lock and the store's compare-and-set instead.
+    """
 
     def __init__(
         self,
@@ -69,7 +83,10 @@ class Guard:
         denial_limit: DenialLimit | None = None,
         clock: Callable[[], float] = time.time,
         secret: Secret | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
+        check_options(shadow, token_ttl, denial_limit, clock)
+        check_parts(store, audit, limits)
         self.artifact = artifact
         self.artifact_hash = artifact.content_hash
         self.program = Program(artifact.model)
@@ -79,18 +96,21 @@ class Guard:
         self.token_ttl = token_ttl
         self.denial_limit = denial_limit
         self.clock = clock
+        self.limits = limits or RequestLimits()
         self._graph = artifact.graph_states
         self._persistent = store.persistent
         self.program_id = program_id(artifact.model)
         self.secret = secret
         store.key = secret.derive("store") if secret is not None else None
         # the in-memory store trusts its records, so the general path's checks reduce to these
-        self._plain = denial_limit is None and not store.persistent
+        self._plain = denial_limit is None and not store.persistent and audit is None
+        self._lock = threading.Lock()
         self.ledger = Ledger(
             self.program, self.program_id, self.artifact_hash, store, audit,
             shadow=shadow, token_ttl=token_ttl, graph=self._graph, clock=clock, secret=secret,
         )  # fmt: skip
         self._initial = self.ledger.initial
+        self.approvals = Approvals(self.ledger, self._lock, self._integrity, self._admissible)
 
     @classmethod
     def load(
@@ -106,7 +126,18 @@ class Guard:
 
         `secret` is the path of the guard's secret file (`verifier keygen --secret`): it keys
         the audit chain, the store's record digests and the logged argument hashes.
+        Options (each validated; GuardError names a bad one): `shadow`, `token_ttl`,
+        `denial_limit`, `clock`, `limits`.
         """
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise GuardError(f"unknown option `{unknown[0]}` (options: {', '.join(OPTIONS)})")
+        defaults = {"shadow": False, "token_ttl": 300.0, "denial_limit": None, "clock": time.time}
+        check_options(**{**defaults, **{k: v for k, v in options.items() if k != "limits"}})
+        if isinstance(store, str) or not is_store(store):
+            check_store_url(store)
+        if audit is not None and not isinstance(audit, str | AuditLog):
+            raise GuardError(f"option `audit` must be a path or an AuditLog, not {audit!r}")
         try:
             key = load_secret(secret) if secret is not None else None
             artifact = art.load(path, public_key)
@@ -133,8 +164,13 @@ class Guard:
             raise GuardError(str(err)) from None
 
     def session(self, session_id: str, initial: dict[str, Any] | None = None) -> Session:
-        """A handle on one session (created in the store on first use)."""
-        return Session(self.ledger, self.decide, session_id, self._initial_state(initial))
+        """A handle on one session (created in the store on first use).
+
+        `session_id` comes from the trusted side (the gateway's transport session, a configured
+        header), never from the agent; GuardError unless it has the one form of `boundary.ID_RULE`.
+        """
+        sid = require_id("session id", session_id)
+        return Session(self.ledger, self._decide_valid, sid, self._initial_state(initial))
 
     def _initial_state(self, initial: dict[str, Any] | None) -> State | None:
         if initial is None:
@@ -147,48 +183,94 @@ class Guard:
     # ---- the decision path
 
     def decide(
-        self, sid: str, kind: str, name: Any, args: Any, initial: State | None = None
+        self, sid: Any, kind: str, name: Any, args: Any, initial: State | None = None
     ) -> Decision:
         """Decide one proposal (kind "action") or observation (kind "event"); never raises."""
-        try:
-            if self.audit is None:
-                if self._plain:
-                    fast = self._fast_path(sid, kind, name, args)
-                    if fast is not None:
-                        return fast
-                return self._decide(sid, kind, name, args, initial)
-            with self.audit.locked():
-                return self._decide(sid, kind, name, args, initial)
-        except IntegrityError as err:
-            return self.ledger.failed(
-                sid, kind, name, args, QUARANTINE, f"integrity failure: {err}"
-            )
-        except AuditIntegrityError as err:  # the log is broken: stop deciding, touch no session
-            if kind == "action":
-                return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
-            why = f"audit failure: {err}; the event could not be recorded"
-            return self.ledger.failed(sid, kind, name, args, QUARANTINE, why)
-        except AuditError as err:
-            return self.ledger.failed(sid, kind, name, args, DENY, f"audit failure: {err}")
-        except Exception as err:  # fail closed on anything else
-            verdict = DENY if kind == "action" else QUARANTINE
-            reason = f"internal error: {describe_error(err)}"
-            did = getattr(err, "decision_id", None)  # a failed write keeps its decision's id
-            return self.ledger.failed(sid, kind, name, args, verdict, reason, did)
+        known = type(kind) is str and kind in KINDS
+        problem = bad_id("session id", sid)
+        if problem is None and not known:
+            problem = f"unknown request kind {preview(kind)} (use action or event)"
+        if problem is not None:
+            shown = name if type(name) is str and len(name) <= self.limits.name else None
+            kind = kind if known else preview(kind)
+            with self._lock:
+                return self.ledger.failed(preview(sid), kind, shown, None, DENY, problem)
+        return self._decide_valid(sid, kind, name, args, initial)
+
+    def _decide_valid(
+        self, sid: str, kind: str, name: Any, args: Any, initial: State | None
+    ) -> Decision:
+        """`decide` for a session id already checked (a Session's own).
+
+        The fast path runs outside the lock: it writes only through the in-memory store's
+        locked compare-and-set and logs nothing. Everything else holds the guard's lock.
+        """
+        if self._plain and type(args) is dict and len(args) <= self.limits.args:
+            fast = self._fast_path(sid, kind, name, args)
+            if fast is not None:
+                return fast
+        with self._lock:
+            try:
+                problem = request_problem(kind, name, args, self.limits)
+                if self.audit is None:
+                    return self._decide_request(sid, kind, name, args, initial, problem)
+                with self.audit.locked():
+                    return self._decide_request(sid, kind, name, args, initial, problem)
+            except IntegrityError as err:
+                return self._failed(sid, kind, name, QUARANTINE, f"integrity failure: {err}")
+            except AuditIntegrityError as err:  # the log is broken: stop deciding, touch no session
+                if kind == "action":
+                    return self._failed(sid, kind, name, DENY, f"audit failure: {err}")
+                why = f"audit failure: {err}; the event could not be recorded"
+                return self._failed(sid, kind, name, QUARANTINE, why)
+            except AuditError as err:
+                return self._failed(sid, kind, name, DENY, f"audit failure: {err}")
+            except Exception as err:  # fail closed on anything else
+                verdict = DENY if kind == "action" else QUARANTINE
+                reason = f"internal error: {describe_error(err)}"
+                did = getattr(err, "decision_id", None)  # a failed write keeps its decision's id
+                return self._failed(sid, kind, name, verdict, reason, did)
+
+    def _failed(
+        self, sid: str, kind: str, name: Any, verdict: str, reason: str, did: str | None = None
+    ) -> Decision:
+        shown = name if type(name) is str and len(name) <= self.limits.name else None
+        return self.ledger.failed(sid, kind, shown, None, verdict, reason, did)
+
+    def _decide_request(
+        self, sid: str, kind: str, name: Any, args: Any, initial: State | None, problem: str | None
+    ) -> Decision:
+        if problem is None:
+            return self._decide(sid, kind, name, args, initial)
+        # Too large or malformed to read: decided and logged without the payload.
+        shown = name if type(name) is str and len(name) <= self.limits.name else preview(name)
+        refusal = Refusal(problem)
+        rec = self.ledger.read(sid, initial)
+        out = self._integrity(rec)
+        if out is None and kind == "action":
+            out = self._refuse(rec, kind, problem, None)
+        elif out is None:
+            out = Outcome(QUARANTINE, problem, None, self.ledger.quarantined(rec, problem))
+        decision = self.ledger.commit(sid, kind, shown, None, refusal, rec, out)
+        if decision is None:
+            lost = Outcome(DENY if kind == "action" else QUARANTINE, problem)
+            return self.ledger.emit(sid, kind, shown, None, refusal, rec, lost)
+        return decision
 
     def _fast_path(self, sid: str, kind: str, name: Any, args: Any) -> Decision | None:
         """The common cases in one pass (in-memory store, no audit log, no denial limit): an
         enabled instance needing no approval, or a proposal whose guard is false. None hands
-        the request to the general path, which decides every other case."""
-        rec = self.store.get(sid)
-        if rec is None or rec.quarantine is not None or rec.program != self.program_id:
-            return None
-        entry = self.program.lookup(kind, name, args)
-        if type(entry) is not Entry:
-            return None
-        try:
+        the request to the general path, which decides every other case. An instance found
+        here has arguments validated against their finite domains, so it is within the caps."""
+        try:  # anything odd (a huge or deeply nested value) goes to the general path's caps
+            rec = self.store.get(sid)
+            if rec is None or rec.quarantine is not None or rec.program != self.program_id:
+                return None
+            entry = self.program.lookup(kind, name, args)
+            if type(entry) is not Entry:
+                return None
             nxt = entry.fire(rec.state)
-        except EvalError:
+        except Exception:
             return None
         if nxt is None:
             if kind != "action":
@@ -223,7 +305,7 @@ class Guard:
         for attempt in itertools.count():
             rec = self.ledger.read(sid, initial)
             entry = self.program.lookup(kind, name, args)
-            out = self._evaluate(rec, kind, entry)
+            out = self._evaluate(sid, rec, kind, entry)
             decision = self.ledger.commit(sid, kind, name, args, entry, rec, out)
             if decision is not None:
                 return decision
@@ -246,7 +328,16 @@ class Guard:
             return None
         return self.ledger.state_problem(rec.state)
 
-    def _evaluate(self, rec: Record, kind: str, entry: Entry | Refusal) -> Outcome:
+    def _evaluate(self, sid: str, rec: Record, kind: str, entry: Entry | Refusal) -> Outcome:
+        out = self._admissible(rec, kind, entry)
+        if out.verdict != ESCALATE or not isinstance(entry, Entry):
+            return out
+        nxt = entry.fire(rec.state)
+        advanced = self._advanced(rec, "action", nxt)  # type: ignore[arg-type]
+        return escalation(self.ledger, sid, rec, entry, out, advanced)
+
+    def _integrity(self, rec: Record) -> Outcome | None:
+        """The session-level checks every request passes first: integrity, quarantine, policy."""
         if self._persistent:
             problem = self.problem(rec)
             if problem is not None:
@@ -256,6 +347,13 @@ class Guard:
         if rec.program != self.program_id:
             reason = "integrity failure: the session was created under another policy"
             return Outcome(QUARANTINE, reason, None, self.ledger.quarantined(rec, reason))
+        return None
+
+    def _admissible(self, rec: Record, kind: str, entry: Entry | Refusal) -> Outcome:
+        """The full decision of a request on a record (an escalation carries no approval yet)."""
+        checked = self._integrity(rec)
+        if checked is not None:
+            return checked
         if isinstance(entry, Refusal):
             return self._refuse(rec, kind, entry.reason, entry.line)
         try:
@@ -267,27 +365,17 @@ class Guard:
         if nxt is None:
             why = self.program.why_not(entry, rec.state)
             return self._refuse(rec, kind, why.reason, why.line)
-        if kind == "action" and self.program.needs_approval(entry, rec.state):
-            line = _approval_line(entry)
-            reason = f"`{entry.name}` needs approval (line {line})"
-            return Outcome(ESCALATE, reason, line, None, secrets.token_urlsafe(18))
         if self._graph is not None and nxt not in self._graph:
             reason = "integrity failure: the successor is not in the verified graph"
             return Outcome(QUARANTINE, reason, None, self.ledger.quarantined(rec, reason))
-        if self.denial_limit is None:
-            return Outcome(
-                ALLOW,
-                None,
-                None,
-                Record(rec.version + 1, nxt, rec.rev + 1, None, 0, 0, rec.program),
-            )
+        if kind == "action" and self.program.needs_approval(entry, rec.state):
+            line = _approval_line(entry)
+            return Outcome(ESCALATE, f"`{entry.name}` needs approval (line {line})", line)
+        return Outcome(ALLOW, None, None, self._advanced(rec, kind, nxt))
+
+    def _advanced(self, rec: Record, kind: str, nxt: State) -> Record:
         window, seen = self._window(rec, kind, denied=False)
-        return Outcome(
-            ALLOW,
-            None,
-            None,
-            Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen, rec.program),
-        )
+        return Record(rec.version + 1, nxt, rec.rev + 1, None, window, seen, rec.program)
 
     def _refuse(self, rec: Record, kind: str, reason: str, line: int | None) -> Outcome:
         if kind != "action":
@@ -311,8 +399,12 @@ class Guard:
         return ((rec.window << 1) | int(denied)) & mask, min(rec.seen + 1, limit.window)
 
     def release(self, session_id: str, admin: str, reset: bool = False) -> Decision:
-        """Lift a quarantine (an administrator's act, audited); `reset` restarts the state."""
-        return release(self.ledger, session_id, admin, reset)
+        """Lift a quarantine (an administrator's act, audited); `reset` restarts the state.
+
+        Every approval of the session, pending or approved, is revoked first.
+        """
+        with self._lock:
+            return release(self.ledger, session_id, admin, reset)
 
     def close(self) -> None:
         """Release the store and the audit log."""

@@ -40,9 +40,18 @@ class _Log:
         self.refused: dict[str, list[dict[str, Any]]] = {}  # writes the caller was told failed
         self.pending: list[dict[str, Any]] = []
         self.escalated: set[tuple[Any, ...]] = set()
+        self.approved: set[str] = set()  # approval ids an operator's record granted
+        aborted = {r.get("aborts") for r in records if r.get("aborts") is not None}
         for r in records:
             if r.get("verdict") == "escalate":
                 self.escalated.add(_approval_key(r))
+            elif (
+                r.get("kind") == "approve"
+                and r.get("verdict") == "allow"
+                and isinstance(r.get("approval"), str)
+                and r.get("decision_id") not in aborted
+            ):
+                self.approved.add(r["approval"])
             if r.get("writes") is not True:
                 continue
             done = outcomes.get(r.get("decision_id"))
@@ -52,6 +61,15 @@ class _Log:
                 self.confirmed.setdefault(str(r.get("session")), []).append(r)
             else:
                 self.refused.setdefault(str(r.get("session")), []).append(r)
+
+
+def _approved(seen: _Log, r: dict[str, Any]) -> bool:
+    """An escalated action commits only as the proposal that spends a granted approval."""
+    return (
+        r.get("kind") == "action"
+        and r.get("approval") in seen.approved
+        and _approval_key(r) in seen.escalated
+    )
 
 
 def _approval_key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -185,7 +203,7 @@ def _rederive(
         if nxt is None or ledger.state_problem(nxt) is not None:
             return None
         needs = entry.kind == "action" and ledger.program.needs_approval(entry, rec.state)
-        if needs and (r.get("kind") != "approve" or _approval_key(r) not in seen.escalated):
+        if needs and not _approved(seen, r):
             return None
         state = nxt
     quarantine = r.get("quarantine")

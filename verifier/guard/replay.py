@@ -48,12 +48,17 @@ class Played:
 
 
 class Player:
-    """Runs steps against sessions of one guard, remembering each session's pending token."""
+    """Runs steps against sessions of one guard, remembering each session's pending approval.
+
+    An approval goes through the operator's side (`guard.approvals`), as in production: approving
+    moves nothing, and the agent's identical retry then commits once, so `escalate then approve`
+    is approve followed by the same proposal again.
+    """
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
         self._kinds = {t.name: t.kind for t in guard.program.model.transitions}
-        self._pending: dict[str, str | None] = {}
+        self._pending: dict[str, tuple[str | None, Any, Any]] = {}
 
     def kind_of(self, name: Any) -> str:
         """The declared kind of a transition name (an unknown name is proposed as an action)."""
@@ -65,21 +70,26 @@ class Player:
         """Run one request; `then` (approve or reject) follows an escalation."""
         kind = kind or self.kind_of(name)
         if kind in ("approve", "reject"):
-            return Played(self._follow_up(session, kind))
+            return Played(self._follow_up(session, kind, retry=False))
         if kind == "release":
+            self._pending.pop(session.id, None)
             return Played(self.guard.release(session.id, APPROVER))
         act = session.propose if kind == "action" else session.observe
         decision = act(name, args)
-        self._pending[session.id] = decision.approval_token
+        self._pending[session.id] = (decision.approval_id, name, args)
         if decision.verdict == ESCALATE and then is not None:
-            return Played(decision, self._follow_up(session, then))
+            return Played(decision, self._follow_up(session, then, retry=True))
         return Played(decision)
 
-    def _follow_up(self, session: Session, kind: str) -> Decision:
-        token = self._pending.pop(session.id, None) or ""
-        if kind == "approve":
-            return session.approve(token, APPROVER)
-        return session.reject(token, APPROVER)
+    def _follow_up(self, session: Session, kind: str, retry: bool) -> Decision:
+        """Approve (then, with `retry`, propose the same again) or reject the last escalation."""
+        approval, name, args = self._pending.pop(session.id, (None, None, None))
+        if kind == "reject":
+            return self.guard.approvals.reject(approval or "", APPROVER)
+        decided = self.guard.approvals.approve(approval or "", APPROVER)
+        if not retry or decided.verdict != ALLOW:
+            return decided
+        return session.propose(name, args)  # the approved retry commits, once
 
 
 def then_for(step: TraceStep) -> str | None:

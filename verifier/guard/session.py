@@ -1,11 +1,14 @@
-"""A session handle: what an agent runtime holds to propose actions and report events."""
+"""A session handle: what an agent runtime holds to propose actions and report events.
+
+It has no way to approve, reject or release: those belong to the operator's side (the guard's
+`approvals` and `release`), so a handle given to an agent cannot approve its own escalations.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from verifier.guard.approval import approve
 from verifier.guard.decision import Decision
 from verifier.guard.ledger import Ledger
 from verifier.guard.program import State
@@ -30,14 +33,6 @@ class Session:
     def observe(self, event: str, args: dict[str, Any] | None = None) -> Decision:
         """Report an environment event; an impossible one quarantines the session."""
         return self._decide(self.id, "event", event, {} if args is None else args, self._initial)
-
-    def approve(self, token: str, approver: str) -> Decision:
-        """Commit an escalated proposal, if the session is still where it was escalated."""
-        return approve(self._ledger, self.id, self._initial, token, approver, True)
-
-    def reject(self, token: str, approver: str) -> Decision:
-        """Refuse an escalated proposal and spend its token."""
-        return approve(self._ledger, self.id, self._initial, token, approver, False)
 
     def state(self) -> dict[str, Any]:
         """The session's version, state (as JSON values) and quarantine reason."""

@@ -1,14 +1,22 @@
 """Session stores chosen by URL, all with the same atomic compare-and-set semantics.
 
 `memory://` (one process), `sqlite:///path` (embedded, durable), `redis://host:port/db`
-(a fleet of processes and machines). A store keeps one `Record` per session and one-shot
-approval tokens. `cas` writes a record only if the stored revision is still the expected one,
-so of two writers that read the same revision exactly one succeeds.
+(a fleet of processes and machines). A store keeps one `Record` per session and the approval
+records of escalated proposals. `cas` writes a record only if the stored revision is still the
+expected one, so of two writers that read the same revision exactly one succeeds.
 """
 
 from __future__ import annotations
 
-from verifier.guard.store.base import IntegrityError, Record, Store, StoreError, TokenRecord
+from verifier.guard.store.base import (
+    APPROVED,
+    PENDING,
+    ApprovalRecord,
+    IntegrityError,
+    Record,
+    Store,
+    StoreError,
+)
 
 
 def open_store(url: str) -> Store:
@@ -28,4 +36,13 @@ def open_store(url: str) -> Store:
     raise StoreError(f"unknown store URL `{url}` (use memory://, sqlite:///path or redis://...)")
 
 
-__all__ = ["IntegrityError", "Record", "Store", "StoreError", "TokenRecord", "open_store"]
+__all__ = [
+    "APPROVED",
+    "PENDING",
+    "ApprovalRecord",
+    "IntegrityError",
+    "Record",
+    "Store",
+    "StoreError",
+    "open_store",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from typing import Any, NamedTuple, Protocol
@@ -36,20 +35,33 @@ class Record(NamedTuple):
     program: str = ""  # the enforced program's id: a record is valid only under that policy
 
 
-class TokenRecord(NamedTuple):
-    """What an approval token is bound to."""
+PENDING = "pending"
+APPROVED = "approved"
 
+
+class ApprovalRecord(NamedTuple):
+    """An escalated proposal waiting for an operator (`pending`) or approved once (`approved`).
+
+    Bound to the session, its state version, the action and its validated arguments (and their
+    hash) and the enforced program; `approver` is set once approved.
+    """
+
+    id: str
     session: str
     version: int
     action: str
     args: dict[str, Any]
     args_hash: str
+    program: str
+    status: str
+    created: float
     expires: float
     decision_id: str
+    approver: str | None = None
 
 
 class Store(Protocol):
-    """Session records with compare-and-set, and one-shot tokens."""
+    """Session records with compare-and-set, and approval records (insert once, swap exactly)."""
 
     url: str
     persistent: bool
@@ -61,16 +73,15 @@ class Store(Protocol):
 
     def cas(self, session: str, expected_rev: int, record: Record) -> bool: ...
 
-    def put_token(self, token: str, data: TokenRecord) -> None: ...
+    def put_approval(self, approval: ApprovalRecord) -> None: ...
 
-    def take_token(self, token: str) -> TokenRecord | None: ...
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None: ...
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]: ...
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool: ...
 
     def close(self) -> None: ...
-
-
-def token_key(token: str) -> str:
-    """Stores keep the SHA-256 of a token, never the token itself."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def record_digest(session: str, record: Record, key: bytes | None = None) -> str:
@@ -109,12 +120,26 @@ def decode_record(session: str, text: str | bytes, key: bytes | None = None) -> 
     return Record(version, tuple(state), rev, quarantine, window, seen, program)
 
 
-def encode_token(data: TokenRecord) -> str:
+def encode_approval(data: ApprovalRecord) -> str:
+    """An approval record as JSON text (a list in field order)."""
     return json.dumps(list(data), separators=(",", ":"), sort_keys=True)
 
 
-def decode_token(text: str | bytes) -> TokenRecord:
+_APPROVAL_TYPES: tuple[tuple[type, ...], ...] = (
+    (str,), (str,), (int,), (str,), (dict,), (str,), (str,), (str,),
+    (float, int), (float, int), (str,), (str, type(None)),
+)  # fmt: skip
+
+
+def decode_approval(text: str | bytes) -> ApprovalRecord:
+    """The approval in `text`; IntegrityError unless every field has its type."""
     try:
-        return TokenRecord(*json.loads(text))
-    except (ValueError, TypeError) as err:
-        raise IntegrityError("a stored approval token is malformed") from err
+        fields = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise IntegrityError("a stored approval is malformed") from err
+    ok = isinstance(fields, list) and len(fields) == len(_APPROVAL_TYPES)
+    ok = ok and all(type(v) in t for v, t in zip(fields, _APPROVAL_TYPES, strict=False))
+    if not ok or fields[7] not in (PENDING, APPROVED):
+        raise IntegrityError("a stored approval is malformed")
+    fields[8], fields[9] = float(fields[8]), float(fields[9])
+    return ApprovalRecord(*fields)

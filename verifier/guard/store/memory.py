@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-from verifier.guard.store.base import Record, TokenRecord, token_key
+from verifier.guard.store.base import ApprovalRecord, Record
 
 PURGE_AT = 10_000
 
 
 class MemoryStore:
-    """Session records and tokens in this process's memory."""
+    """Session records and approvals in this process's memory."""
 
     url = "memory://"
     persistent = False  # records never leave this process, so they are not re-validated
@@ -19,7 +19,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[str, Record] = {}
-        self._tokens: dict[str, TokenRecord] = {}
+        self._approvals: dict[str, ApprovalRecord] = {}
         self._lock = threading.Lock()
 
     def get(self, session: str) -> Record | None:
@@ -40,16 +40,30 @@ class MemoryStore:
             self._records[session] = record
             return True
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
+    def put_approval(self, approval: ApprovalRecord) -> None:
         with self._lock:
-            if len(self._tokens) >= PURGE_AT:  # drop expired tokens nobody spent
+            if len(self._approvals) >= PURGE_AT:  # drop expired approvals nobody decided
                 now = time.time()
-                self._tokens = {k: t for k, t in self._tokens.items() if t.expires >= now}
-            self._tokens[token_key(token)] = data
+                self._approvals = {k: a for k, a in self._approvals.items() if a.expires >= now}
+            self._approvals.setdefault(approval.id, approval)
 
-    def take_token(self, token: str) -> TokenRecord | None:
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        return self._approvals.get(approval_id)
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
         with self._lock:
-            return self._tokens.pop(token_key(token), None)
+            found = list(self._approvals.values())
+        return [a for a in found if session is None or a.session == session]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        with self._lock:
+            if self._approvals.get(old.id) != old:
+                return False
+            if new is None:
+                del self._approvals[old.id]
+            else:
+                self._approvals[old.id] = new
+            return True
 
     def close(self) -> None:
         """Nothing to release."""

@@ -6,14 +6,13 @@ import time
 from typing import Any
 
 from verifier.guard.store.base import (
+    ApprovalRecord,
     Record,
     StoreError,
-    TokenRecord,
+    decode_approval,
     decode_record,
-    decode_token,
+    encode_approval,
     encode_record,
-    encode_token,
-    token_key,
 )
 
 # KEYS[1] session hash; ARGV: expected rev ("" = must not exist), new rev, record text,
@@ -33,6 +32,20 @@ return 0
 """
 
 
+# KEYS[1] the approvals hash; ARGV: id, expected text, new text ("" = delete).
+_SWAP = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+return 1
+"""
+
+
 class RedisStore:
     """Session records in Redis, under a key prefix."""
 
@@ -48,6 +61,8 @@ class RedisStore:
         self._patience_ms = int(float(timeout) * 500)  # half the client's wait, as margin
         seconds, micros = self._call(client.time)
         self._offset_ms = seconds * 1000 + micros // 1000 - time.monotonic_ns() // 1_000_000
+        self._swap = client.register_script(_SWAP)
+        self._approvals = f"{prefix}approvals"
 
     def _deadline(self) -> int:
         """The server time (ms) after which this write must not happen any more."""
@@ -94,14 +109,23 @@ class RedisStore:
     def cas(self, session: str, expected_rev: int, record: Record) -> bool:
         return self._write(session, expected_rev, record)
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
-        ttl = max(1, int(data.expires - time.time()) + 60)
-        key = f"{self._prefix}t:{token_key(token)}"
-        self._call(self._r.set, key, encode_token(data), ex=ttl)
+    def put_approval(self, approval: ApprovalRecord) -> None:
+        self._call(self._r.hsetnx, self._approvals, approval.id, encode_approval(approval))
+        stale = [a for a in self.approvals() if a.expires < time.time() - 3600]
+        for a in stale:
+            self.replace_approval(a, None)
 
-    def take_token(self, token: str) -> TokenRecord | None:
-        text = self._call(self._r.getdel, f"{self._prefix}t:{token_key(token)}")
-        return None if text is None else decode_token(text)
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        text = self._call(self._r.hget, self._approvals, approval_id)
+        return None if text is None else decode_approval(text)
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
+        found = [decode_approval(t) for t in self._call(self._r.hvals, self._approvals)]
+        return [a for a in found if session is None or a.session == session]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        args = [old.id, encode_approval(old), "" if new is None else encode_approval(new)]
+        return bool(self._call(self._swap, keys=[self._approvals], args=args))
 
     def close(self) -> None:
         self._call(self._r.close)

@@ -13,21 +13,21 @@ import time
 import urllib.parse
 
 from verifier.guard.store.base import (
+    ApprovalRecord,
     Record,
     StoreError,
-    TokenRecord,
+    decode_approval,
     decode_record,
-    decode_token,
+    encode_approval,
     encode_record,
-    encode_token,
-    token_key,
 )
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions
   (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens
-  (id TEXT PRIMARY KEY, expires REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals
+  (id TEXT PRIMARY KEY, session TEXT NOT NULL, expires REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS approvals_by_session ON approvals (session);
 """
 
 
@@ -102,20 +102,40 @@ class SQLiteStore:
                 raise
             return cur.rowcount == 1
 
-    def put_token(self, token: str, data: TokenRecord) -> None:
+    def put_approval(self, approval: ApprovalRecord) -> None:
         with self._lock:
             self._run(
-                "INSERT OR REPLACE INTO tokens (id, expires, data) VALUES (?, ?, ?)",
-                (token_key(token), data.expires, encode_token(data)),
+                "INSERT OR IGNORE INTO approvals (id, session, expires, data) VALUES (?, ?, ?, ?)",
+                (approval.id, approval.session, approval.expires, encode_approval(approval)),
             )
-            self._run("DELETE FROM tokens WHERE expires < ?", (time.time() - 3600,))
+            self._run("DELETE FROM approvals WHERE expires < ?", (time.time() - 3600,))
 
-    def take_token(self, token: str) -> TokenRecord | None:
+    def get_approval(self, approval_id: str) -> ApprovalRecord | None:
         with self._lock:
-            row = self._run(
-                "DELETE FROM tokens WHERE id = ? RETURNING data", (token_key(token),)
-            ).fetchone()
-        return None if row is None else decode_token(row[0])
+            row = self._run("SELECT data FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        return None if row is None else decode_approval(row[0])
+
+    def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
+        sql, params = "SELECT data FROM approvals", ()
+        if session is not None:
+            sql, params = f"{sql} WHERE session = ?", (session,)  # type: ignore[assignment]
+        with self._lock:
+            rows = self._run(sql, params).fetchall()
+        return [decode_approval(row[0]) for row in rows]
+
+    def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
+        with self._lock:
+            if new is None:
+                cur = self._run(
+                    "DELETE FROM approvals WHERE id = ? AND data = ?",
+                    (old.id, encode_approval(old)),
+                )
+            else:
+                cur = self._run(
+                    "UPDATE approvals SET data = ?, expires = ? WHERE id = ? AND data = ?",
+                    (encode_approval(new), new.expires, old.id, encode_approval(old)),
+                )
+            return cur.rowcount == 1
 
     def close(self) -> None:
         with self._lock:
