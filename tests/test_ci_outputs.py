@@ -23,6 +23,7 @@ from verifier.check.dispatch import CheckOptions
 from verifier.check.results import EXIT_CODES
 from verifier.cli.check import check_paths
 from verifier.report.junit import Case, Suite, junit_xml
+from verifier.report.sarif import artifact_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = json.loads((ROOT / "tests/data/sarif/sarif-schema-2.1.0.json").read_text())
@@ -168,7 +169,12 @@ def test_junit_one_case_per_property_with_the_counterexample() -> None:
         f"invariant `no_exfiltration` is violated ({EMAIL_BUG}:63)\n  not leaked\n"
         "shortest counterexample, 5 steps:\n"
     )
-    assert "send(external=true)" in failure.text.splitlines()[-1]
+    lines = failure.text.splitlines()
+    assert (
+        "send(external=true)"
+        in lines[lines.index("why each step could be taken (its guards held):") - 1]
+    )
+    assert lines[-1] == "  `not leaked` is false: `leaked` is true"  # the explanation ends it
     assert root.get("tests") == str(sum(len(f["properties"]) for f in report["files"]))
 
 
@@ -217,3 +223,24 @@ def test_github_annotations_only_under_github_actions(monkeypatch: pytest.Monkey
     warnings = [ln for ln in lines if ln.startswith("::warning ")]
     assert warnings and all("file=tests/data/diagnostics/warnings.cap,line=" in w for w in warnings)
     assert all(ln.startswith(("::error ", "::warning ", "::notice ")) for ln in lines)
+
+
+def test_sarif_inconclusive_properties_are_open_warnings() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = check_paths(["models/refund_agent.cap"], CheckOptions(max_states=5), {}, "sarif",
+                       False, out, err)  # fmt: skip
+    log = json.loads(out.getvalue())
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    assert code == 3
+    assert log["runs"][0]["invocations"][0] == {"executionSuccessful": False, "exitCode": 3}
+    results = log["runs"][0]["results"]
+    assert results and {(r["ruleId"], r["kind"], r["level"]) for r in results} == {
+        ("property/inconclusive", "open", "warning")
+    }
+    assert "codeFlows" not in results[0]
+    assert results[0]["message"]["text"].startswith("invariant `large_refunds_approved` is inconc")
+
+
+def test_artifact_uris() -> None:
+    assert artifact_uri("models/a b.cap") == "models/a%20b.cap"
+    assert artifact_uri("/srv/specs/a#1.cap") == "file:///srv/specs/a%231.cap"

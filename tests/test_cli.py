@@ -205,7 +205,9 @@ def test_progress_line_on_a_terminal_only() -> None:
     )
     assert code == 0
     assert re.search(
-        r"\rbenchmarks/models/fleet.cap: [\d,]+ states, depth \d+, [\d,]+ states/s", err.getvalue()
+        r"\rbenchmarks/models/fleet.cap: explicit [\d,]+ states, depth \d+, [\d,]+ states/s, "
+        r"[\d,]+ MiB",
+        err.getvalue(),
     )
     quiet = io.StringIO()
     check_paths(
@@ -218,3 +220,20 @@ def test_progress_line_on_a_terminal_only() -> None:
         quiet,
     )
     assert quiet.getvalue() == ""
+
+
+def test_worker_processes_change_nothing_but_time() -> None:
+    def report(workers: int) -> dict[str, object]:
+        opts = CheckOptions(engine="explicit", workers=workers)
+        out = io.StringIO()
+        code = check_paths(
+            ["benchmarks/spin/mutex.cap"], opts, {"N": 11}, "json", False, out, io.StringIO()
+        )
+        assert code == 0
+        doc = json.loads(out.getvalue())["files"][0]
+        del doc["seconds"]
+        return doc
+
+    one = report(1)
+    assert one["engine"] == "explicit-packed" and one["states"] == 2**10 * (2 + 3 * 11)
+    assert report(2) == one

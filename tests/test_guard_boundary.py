@@ -311,6 +311,8 @@ def test_request_limits_are_options_validated_like_the_others(artifact):
         RequestLimits(string=True)
     with pytest.raises(GuardError, match="option `limits` must be a RequestLimits"):
         Guard.load(artifact, limits={"name": 3})
+    with pytest.raises(GuardError, match=r"`depth` must be an integer from 1 to 64, not 65"):
+        RequestLimits(depth=65)  # deeper requests could not be written to the log and read back
     guard = Guard.load(artifact, limits=RequestLimits(name=20))
     session = _opened(guard)
     d = session.propose("y" * 21)
@@ -347,3 +349,18 @@ def test_hostile_objects_get_a_decision_not_an_exception(artifact, tmp_path, sid
     d = guard.decide(sid, kind, name, {})
     assert d.verdict in ("deny", "quarantine")
     assert verify_file(str(log)).ok
+
+
+def test_the_deepest_allowed_request_is_logged_and_verifies(artifact, tmp_path):
+    from verifier.guard import RequestLimits
+
+    log = tmp_path / "a.jsonl"
+    guard = Guard.load(artifact, audit=str(log), limits=RequestLimits(depth=64, values=100))
+    session = _opened(guard)
+    deep: object = "x"
+    for _ in range(63):
+        deep = [deep]
+    assert session.propose("read", {"label": deep}).verdict == "deny"  # not a label, but read
+    guard.close()
+    report = verify_file(str(log))
+    assert report.ok, report.problem

@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "guard": {"ir", "diagnostics"},
     "monitor": {"guard"},  # the guard's API under its first name
     "testing": {"diagnostics", "ir", "lang", "check", "report", "guard"},
-    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "testing"},
+    "lsp": {"diagnostics", "ir", "lang", "check", "report"},
+    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "testing", "lsp"},
     "__main__": {"cli"},
     "pytest_plugin": {"diagnostics", "ir", "lang", "check", "report"},  # loaded by pytest only
 }
@@ -40,6 +41,7 @@ FORBIDDEN_LIBS: dict[str, set[str]] = {
     "check": {"lark", "click"},
     "report": {"lark", "z3", "click"},
     "testing": {"z3", "click"},
+    "lsp": {"lark", "z3", "click"},
 }
 Z3_HOME = "verifier.check.smt"
 

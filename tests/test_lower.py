@@ -528,6 +528,31 @@ ERRORS: list[tuple] = [
         3,
         9,
     ),
+    # ---- an event cannot need approval: nobody can refuse what already happened
+    (
+        "approval on event",
+        S + "event e {\n  needs approval\n  x := 1\n}",
+        "approval-on-event",
+        "event `e` cannot need approval",
+        7,
+        3,
+    ),
+    (
+        "approval when on event",
+        S + "event e {\n  when x < 3\n  needs approval when b\n}",
+        "approval-on-event",
+        "event `e` cannot need approval",
+        8,
+        3,
+    ),
+    (
+        "approval on event in if",
+        S + "event e {\n  if b {\n    needs approval\n  }\n}",
+        "approval-on-event",
+        "event `e` cannot need approval",
+        8,
+        5,
+    ),
     # ---- assigned twice
     (
         "twice",
@@ -763,6 +788,8 @@ SUGGESTIONS = {
     "override unknown": "did you mean `LIMIT`?",
     "ambiguous member": "write one of `A.on`, `B.on`",
     "def recursion": "definitions are inlined, so they cannot recurse: f -> g -> f",
+    "approval on event": "an event reports what already happened, so the guard cannot escalate "
+    "it; put the approval on the action that causes it, or model the decision as an event",
 }
 
 IMPLEMENTATION_WORDS = ("Token", "Tree", "IntType", "BoolType", "EnumType", "Poison", "Lit(")

@@ -179,7 +179,7 @@ def test_replay_reports_the_first_bad_step_of_an_audit_log(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", "t.jsonl:1: not a JSON value"),
+        ("{not json", "t.jsonl:1: the line is not a JSON step"),
         ("[1, 2]\n", "t.jsonl:1: a step must be a JSON object"),
         ('{"kind": "approve", "action": "x"}\n', "t.jsonl:1: `kind` must be `action` or `event`"),
         (

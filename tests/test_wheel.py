@@ -9,7 +9,6 @@ import os
 import site
 import subprocess
 import sys
-import tomllib
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -124,47 +123,61 @@ print(json.dumps({"verdicts": verdicts, "loaded": heavy}))
 """
 
 
-def test_slim_install_runs_a_signed_guard_without_the_checker(wheel: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def slim(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a venv with the wheel and only its runtime dependencies."""
+    where = tmp_path_factory.mktemp("slim")
+    link_distributions(runtime_closure(wheel), where / "deps")
+    return install(wheel, where / "venv", [str(where / "deps")])
+
+
+def test_the_runtime_needs_no_checker_dependency(wheel: Path) -> None:
     closure = runtime_closure(wheel)
     assert {"click", "cryptography"} <= closure
     assert not closure & {"lark", "z3-solver", "networkx", "numpy"}
-    link_distributions(closure, tmp_path / "deps")
-    bin_dir = install(wheel, tmp_path / "venv", [str(tmp_path / "deps")])
+
+
+def test_slim_install_runs_a_signed_guard_without_the_checker(slim: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": ""}
 
-    def slim(*args: str) -> subprocess.CompletedProcess[str]:
+    def in_slim(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env)
 
     for module in HEAVY:  # the checker's dependencies are not importable at all
-        probe = slim(str(bin_dir / "python"), "-c", f"import {module}")
+        probe = in_slim(str(slim / "python"), "-c", f"import {module}")
         assert probe.returncode == 1 and "ModuleNotFoundError" in probe.stderr, module
-    keygen = slim(str(bin_dir / "verifier"), "keygen", "ops")  # the runtime's own commands work
+    keygen = in_slim(str(slim / "verifier"), "keygen", "ops")  # the runtime's own commands work
     assert keygen.returncode == 0, keygen.stderr
     artifact = write_artifact(  # compiled with the full install (this environment)
         ROOT / "models/refund_agent.cap",
         tmp_path / "refund.json",
         art.load_private_key(str(tmp_path / "ops.key")),
     )
-    guard = slim(
-        str(bin_dir / "python"), "-c", GUARD_SCRIPT, str(artifact), "s.db", "audit.jsonl", "ops.pub"
+    guard = in_slim(
+        str(slim / "python"), "-c", GUARD_SCRIPT, str(artifact), "s.db", "audit.jsonl", "ops.pub"
     )
     assert guard.returncode == 0, guard.stderr
     assert json.loads(guard.stdout) == {
         "verdicts": ["deny", "allow", "allow", "deny"],
         "loaded": [],
     }
-    audit = slim(str(bin_dir / "verifier"), "audit", "verify", "audit.jsonl")
+    audit = in_slim(str(slim / "verifier"), "audit", "verify", "audit.jsonl")
     assert audit.returncode == 0 and audit.stdout.startswith("ok: "), audit.stderr
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        '{"event": "customer_requests", "args": {"requested": 2}}\n'
+        '{"action": "verify_order"}\n{"action": "refund"}\n'
+    )
+    replay = in_slim(str(slim / "verifier"), "replay", str(artifact), str(trace), "--public-key",
+                     "ops.pub")  # fmt: skip
+    assert (replay.returncode, replay.stdout) == (0, "ok: 3 steps admissible\n"), replay.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "compile", "graph", "certify"])
-def test_slim_install_names_the_extra_a_command_needs(
-    wheel: Path, tmp_path_factory: pytest.TempPathFactory, command: str
-) -> None:
-    bin_dir = slim_env(wheel, tmp_path_factory)
+@pytest.mark.parametrize("command", ["check", "compile", "graph", "certify", "fmt", "report"])
+def test_slim_install_names_the_extra_a_command_needs(slim: Path, command: str) -> None:
     spec = str(ROOT / "models/refund_agent.cap")
     run = subprocess.run(
-        [str(bin_dir / "verifier"), command, spec, *([spec] if command == "certify" else [])],
+        [str(slim / "verifier"), command, spec, *([spec] if command == "certify" else [])],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": ""},
@@ -175,29 +188,7 @@ def test_slim_install_names_the_extra_a_command_needs(
         f"error: `verifier {command}` needs the checker, which is not installed"
         " (missing: lark, z3-solver, networkx, numpy)\nhint: pip install 'verifier[check]'\n"
     )
-    helped = subprocess.run([str(bin_dir / "verifier"), "--help"], capture_output=True, text=True)
+    helped = subprocess.run([str(slim / "verifier"), "--help"], capture_output=True, text=True)
     assert helped.returncode == 0
     assert "(needs pip install 'verifier[check]')" in helped.stdout
     assert "keygen" in helped.stdout
-
-
-_SLIM: dict[str, Path] = {}
-
-
-def slim_env(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One slim venv shared by the parametrized cases (creating a venv takes seconds)."""
-    if "bin" not in _SLIM:
-        where = tmp_path_factory.mktemp("slim")
-        link_distributions(runtime_closure(wheel), where / "deps")
-        _SLIM["bin"] = install(wheel, where / "venv", [str(where / "deps")])
-    return _SLIM["bin"]
-
-
-def test_pyproject_lists_every_package() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    listed = set(config["tool"]["setuptools"]["packages"])
-    on_disk = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "verifier").rglob("__init__.py")
-    }
-    assert listed == on_disk | {"verifier.grammar"}
-    assert config["tool"]["setuptools"]["package-dir"] == {"verifier.grammar": "grammar"}

@@ -59,6 +59,17 @@ MODELS: dict[str, dict[str, list[dict[str, int]]]] = {
         "medium": [{"N": 8, "B": 10}],  # 1,801,248
         "large": [{"N": 10, "B": 10}],  # 30,445,440
     },
+    # States wider than 64 bits (the packed engine's multi-word layout), same graphs as above.
+    "mutex_wide": {
+        "small": [{"N": 13}],  # 167,936 states, 170 bits
+        "medium": [{"N": 17}],  # 3,473,408 states, 222 bits
+        "large": [{"N": 19}],  # 15,466,496 states, 248 bits
+    },
+    "two_phase_wide": {
+        "small": [{"RM": 7}],  # 296,448 states, 102 bits
+        "medium": [{"RM": 8}],  # 1,745,408 states, 116 bits
+        "large": [{"RM": 9}],  # 130 bits
+    },
 }
 
 

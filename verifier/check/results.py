@@ -94,6 +94,7 @@ class CheckResult:
     coverage: dict[str, int] = field(default_factory=dict)
     complete: bool = True  # False when a bound (max states, depth, timeout) stopped the search
     notes: list[str] = field(default_factory=list)
+    reached: dict[str, dict[str, Any]] = field(default_factory=dict)  # engine -> how far it got
 
     @property
     def verdict(self) -> Verdict:
@@ -134,6 +135,8 @@ class CheckResult:
         }
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.reached:
+            out["reached"] = {e: dict(r) for e, r in self.reached.items()}
         return out
 
 

@@ -30,7 +30,11 @@ def _add(module: str, *commands: str, extra: str | None = None) -> None:
 def _register() -> None:
     # Each command lives in its own module; one line each here. A command that needs an
     # optional extra (verifier/cli/extras.py) names it when it is not installed.
-    _add("verifier.cli.check", "check", "graph", extra="check")
+    _add("verifier.cli.check", "check", extra="check")
+    _add("verifier.cli.graph", "graph", extra="check")
+    _add("verifier.cli.fmt", "fmt", extra="check")
+    _add("verifier.cli.report", "report", extra="check")
+    _add("verifier.cli.lsp", "lsp", extra="lsp")
     _add("verifier.cli.guard", "compile_cmd", "keygen", "audit", "replay")
     _add("verifier.cli.certify", "certify", extra="check")
     _add("verifier.cli.operator", "approvals", "approve", "reject", "release")

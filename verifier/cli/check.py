@@ -10,12 +10,13 @@ from typing import TextIO
 
 import click
 
+from verifier.check.control import DEFAULT_BUDGET
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
-from verifier.check.explicit import Progress
 from verifier.check.results import CheckResult, exit_code
 from verifier.cli.options import const_option, parse_consts
+from verifier.cli.progress import Interrupts, ProgressPrinter, catching_signals
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
-from verifier.lang.frontend import load_file, load_or_report
+from verifier.lang.frontend import load_file
 from verifier.report.annotations import github_annotations
 from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
@@ -49,15 +50,6 @@ def _problem(path: str, code: str, message: str) -> CheckResult:
     return CheckResult(path=path, source="", model=None, diagnostics=[diag])
 
 
-def _progress_printer(stream: TextIO, path: str) -> Progress:
-    def show(states: int, depth: int, seconds: float) -> None:
-        rate = states / seconds if seconds > 0 else 0.0
-        stream.write(f"\r{path}: {states:,} states, depth {depth}, {rate:,.0f} states/s ")
-        stream.flush()
-
-    return show
-
-
 def check_paths(
     paths: Sequence[str],
     options: CheckOptions,
@@ -67,25 +59,38 @@ def check_paths(
     stdout: TextIO,
     stderr: TextIO,
     itf_dir: str | None = None,
+    *,
+    progress: bool = False,
+    interrupts: Interrupts | None = None,
 ) -> int:
-    """Check every spec under `paths`, print the report, return the exit code."""
+    """Check every spec under `paths`, print the report, return the exit code.
+
+    Progress goes to `stderr` when it is a terminal, or always with `progress`. After a
+    signal (see `Interrupts`) the file being checked is reported as far as it got, the rest
+    are skipped, and the exit code is 128 + the signal number.
+    """
     files, results = find_specs(paths)
     if fmt == "text":
         for problem in results:
             stdout.write(render_result(problem, verbose) + "\n")
-    live = stderr.isatty() and fmt == "text"
+    live = stderr.isatty()
+    intr = interrupts or Interrupts()
+    budget = options.timeout if options.timeout is not None else DEFAULT_BUDGET
     for path in files:
+        if intr.signal:
+            break
+        stop = intr.stop_within(budget)
         loaded = load_file(path, consts)
         if loaded.model is None:
             result = CheckResult(path, loaded.source, None, diagnostics=loaded.diagnostics)
         else:
-            progress = _progress_printer(stderr, path) if live else None
+            shown = ProgressPrinter(stderr, path, live)
+            listener = shown.listener() if live or progress else None
             try:
-                result = run_check(loaded.model, options, progress)
+                result = run_check(loaded.model, options, listener, stop)
             except EngineUnavailable as err:
                 result = _problem(path, "engine", str(err))
-            if live:
-                stderr.write("\r\033[K")
+            shown.clear()
             result.diagnostics[:0] = loaded.diagnostics
             result.diagnostics.sort(key=Diagnostic.sort_key)
         results.append(result)
@@ -98,7 +103,7 @@ def check_paths(
         stdout.write(WRITERS[fmt](results))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         stderr.write(github_annotations(results))
-    return exit_code(results)
+    return intr.exit_code if intr.signal else exit_code(results)
 
 
 def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
@@ -136,7 +141,7 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     type=click.Choice(ENGINES),
     default="auto",
     show_default=True,
-    help="auto: explicit search for small state spaces, else the symbolic engines.",
+    help="auto: explicit search and the symbolic engines race; the first answer wins.",
 )
 @click.option("--no-deadlock", is_flag=True, help="Do not report deadlocks.")
 @click.option(
@@ -150,7 +155,8 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Seconds per property for the symbolic engines.",
+    help=f"Time budget per file, all engines together (default {DEFAULT_BUDGET:.0f}); "
+    "past it the open properties are inconclusive (exit 3).",
 )
 @click.option(
     "--certificate",
@@ -170,6 +176,19 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     default=None,
     help="Also write every counterexample and witness as an ITF trace into this folder.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes for packed explicit search (--engine explicit); results do not change.",
+)
+@click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Print progress to stderr even when it is not a terminal (CI logs).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also print witnesses and proved properties.")
 def check(
     paths: tuple[str, ...],
@@ -183,12 +202,15 @@ def check(
     certificate: str | None,
     no_simple_path: bool,
     itf_dir: str | None,
+    workers: int,
+    show_progress: bool,
     verbose: bool,
 ) -> None:
     """Prove every property of the specs in PATHS (files, or folders searched for .cap).
 
     Exit status: 0 all proved, 1 a property is violated, 2 usage error or invalid spec,
-    3 inconclusive (a bound or timeout stopped the check; never a pass).
+    3 inconclusive (a bound or timeout stopped the check; never a pass), 130 / 143
+    interrupted by SIGINT / SIGTERM, 141 standard output closed (a broken pipe).
     """
     options = CheckOptions(
         engine=engine,
@@ -198,35 +220,37 @@ def check(
         timeout=timeout,
         certificate=certificate,
         simple_path=not no_simple_path,
+        workers=workers,
     )
-    code = check_paths(
-        paths, options, parse_consts(consts), fmt, verbose, sys.stdout, sys.stderr, itf_dir
-    )
+    values = parse_consts(consts)
+    intr = Interrupts()
+    try:
+        with catching_signals(intr):
+            code = check_paths(
+                paths,
+                options,
+                values,
+                fmt,
+                verbose,
+                sys.stdout,
+                sys.stderr,
+                itf_dir,
+                progress=show_progress,
+                interrupts=intr,
+            )
+    except KeyboardInterrupt:  # a second signal: give up at once
+        code = intr.exit_code if intr.signal else 130
+    except BrokenPipeError:
+        code = closed_stdout()
     sys.exit(code)
 
 
-@click.command()
-@click.argument("spec", type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["dot", "mermaid", "json"]),
-    default="dot",
-    show_default=True,
-)
-@const_option
-@click.option(
-    "--max-states",
-    type=click.IntRange(min=1),
-    default=2000,
-    show_default=True,
-    help="Refuse models with more reachable states than this.",
-)
-def graph(spec: str, fmt: str, consts: tuple[str, ...], max_states: int) -> None:
-    """Render the reachable state graph of a small SPEC."""
-    from verifier.report.graph import render_graph
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
-    model = load_or_report(spec, parse_consts(consts), sys.stderr)
-    if model is None:
-        sys.exit(2)
-    sys.exit(render_graph(model, fmt, max_states, sys.stdout, sys.stderr))
+
+def closed_stdout() -> int:
+    """The reader of stdout went away (`| head -1`): stop quietly, never as "violated"."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail too
+    os.close(devnull)
+    return BROKEN_PIPE

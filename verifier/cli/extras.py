@@ -31,6 +31,13 @@ EXTRAS: dict[str, Extra] = {
         ("lark", "z3", "networkx", "numpy"),
         ("lark", "z3-solver", "networkx", "numpy"),
     ),
+    # `verifier lsp`; the extra pulls in `check` as well (the server runs the front end)
+    "lsp": Extra(
+        "lsp",
+        "the language server",
+        ("pygls", "lsprotocol", "lark", "z3", "networkx", "numpy"),
+        ("pygls", "lsprotocol", "lark", "z3-solver", "networkx", "numpy"),
+    ),
 }
 
 

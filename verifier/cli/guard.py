@@ -26,6 +26,7 @@ def compile_spec(
     stdout: TextIO,
     stderr: TextIO,
     certificate: str | None = None,
+    serial: int = 0,
 ) -> int:
     """Check `spec`, and only if every property is proved write its artifact; the exit code."""
     # the checker is imported here: `keygen`, `audit` and `replay` run without it
@@ -56,7 +57,11 @@ def compile_spec(
     except OSError as err:
         stderr.write(f"error: cannot read the certificate: {(err.strerror or str(err)).lower()}\n")
         return 2
-    document = art.build(result, _graph(result), proof)
+    try:
+        document = art.build(result, _graph(result), proof, serial)
+    except art.ArtifactError as err:
+        stderr.write(f"error: {err}\n")
+        return 2
     if key is not None:
         document = art.sign(document, key)
     out = output or f"{loaded.model.name}.artifact.json"
@@ -99,17 +104,25 @@ def _graph(result: CheckResult) -> dict[str, Any] | None:
     metavar="PATH",
     help="Prove symbolically, write the certificate here and record its SHA-256.",
 )
+@click.option(
+    "--serial",
+    type=click.IntRange(0, art.MAX_SERIAL),
+    default=0,
+    show_default=True,
+    help="Release number recorded (and signed) in the artifact; guards can require a minimum.",
+)
 def compile_cmd(
     spec: str,
     output: str | None,
     sign_key: str | None,
     consts: tuple[str, ...],
     certificate: str | None,
+    serial: int,
 ) -> None:
     """Compile a proved spec into a content-addressed (optionally signed) artifact."""
     require("compile", "check")
     code = compile_spec(
-        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate
+        spec, output, sign_key, parse_consts(consts), sys.stdout, sys.stderr, certificate, serial
     )
     sys.exit(code)
 
@@ -210,8 +223,8 @@ def audit() -> None:
     help="After a successful check, accept the log's end as its head (writes LOG.head).",
 )
 def audit_verify(log: str, head: str | None, secret: str | None, write_head: bool) -> None:
-    """Exit 0 if the hash chain is intact, 1 naming the first bad record."""
-    from verifier.guard.audit import AuditError, check_head, verify_file
+    """Exit 0 if the hash chain is intact, 1 naming the first bad record, 2 if unreadable."""
+    from verifier.guard.audit import UNREADABLE, AuditError, check_head, verify_file
     from verifier.guard.audit import write_head as accept_head
     from verifier.guard.secret import SecretError, load_secret
 
@@ -230,7 +243,11 @@ def audit_verify(log: str, head: str | None, secret: str | None, write_head: boo
     if report.ok:
         click.echo(f"ok: {report.records} records, head {report.head}")
         sys.exit(0)
-    click.echo(f"{log}:{report.bad_line}: record {report.bad_line} {report.problem}")
+    where = f"{log}:{report.bad_line}: record {report.bad_line} {report.problem}"
+    if (report.problem or "").startswith(UNREADABLE):  # not a log the guard writes: unusable
+        click.echo(f"error: {where}", err=True)
+        sys.exit(2)
+    click.echo(where)
     sys.exit(1)
 
 

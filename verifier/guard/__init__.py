@@ -5,6 +5,7 @@ semantics, values, compiled program, IR JSON and stores: no parser, no solver, n
 library (tests/test_layering.py holds this).
 """
 
+from verifier.guard.artifact_shape import Pin
 from verifier.guard.audit import AuditLog, ChainReport, verify_file
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision
 from verifier.guard.monitor import DenialLimit, Guard, GuardError
@@ -23,6 +24,7 @@ __all__ = [
     "DenialLimit",
     "Guard",
     "GuardError",
+    "Pin",
     "RequestLimits",
     "Session",
     "ToolDenied",

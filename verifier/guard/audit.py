@@ -21,6 +21,7 @@ from typing import Any
 from verifier.guard.chain import (
     GENESIS,
     TORN,
+    UNREADABLE,
     AuditError,
     AuditIntegrityError,
     ChainReport,
@@ -34,7 +35,7 @@ from verifier.guard.head import Head, HeadFile, read_head
 from verifier.guard.secret import Secret
 
 __all__ = [
-    "GENESIS", "TORN", "AuditError", "AuditIntegrityError", "AuditLog", "ChainReport",
+    "GENESIS", "TORN", "UNREADABLE", "AuditError", "AuditIntegrityError", "AuditLog", "ChainReport",
     "read_records", "record_hash", "verify_file", "verify_lines",
 ]  # fmt: skip
 

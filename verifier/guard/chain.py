@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.guard.secret import Secret, digest
+from verifier.ir import jsontext
 
 GENESIS = "0" * 64
 TORN = "is incomplete (a torn write)"
+UNREADABLE = "is not a JSON record"  # a line no guard writes (`audit verify` exits 2)
+RECORD_DEPTH = 1_000_000
 
 
 class AuditError(Exception):
@@ -94,13 +97,19 @@ def check_line(
     line: bytes, seq: int, prev: str, keying: Keying
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The record on one line if it is the `seq`-th of a chain ending in `prev`, else why not."""
-    try:
-        record = json.loads(line)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, "is not a JSON record"
+    try:  # strict, but reading what `canonical` writes: NaN and `\udXXX` escapes are records,
+        # and nesting is bounded only by the interpreter, as it is for the writer
+        record = jsontext.loads(
+            line, max_depth=RECORD_DEPTH, floats=True, constants=True, surrogates=True
+        )
+    except jsontext.JSONTextError as err:
+        return None, f"{UNREADABLE}: {err}"
     if not isinstance(record, dict):
-        return None, "is not a JSON record"
-    problem = keying.problem(record)
+        return None, UNREADABLE
+    try:
+        problem = keying.problem(record)
+    except RecursionError:
+        return None, f"{UNREADABLE}: it nests too deeply to hash"
     if problem is not None:
         return record, problem
     if record.get("prev") != prev:

@@ -120,12 +120,14 @@ class Guard:
         audit: str | AuditLog | None = None,
         public_key: Any = None,
         secret: str | None = None,
+        pin: art.Pin | None = None,
         **options: Any,
     ) -> Guard:
         """Load and verify an artifact, open the store and audit log, recover after a crash.
 
         `secret` is the path of the guard's secret file (`verifier keygen --secret`): it keys
-        the audit chain, the store's record digests and the logged argument hashes.
+        the audit chain, the store's record digests and the logged argument hashes. `pin`
+        fixes the capability name, a minimum serial or the exact content hash accepted.
         Options (each validated; GuardError names a bad one): `shadow`, `token_ttl`,
         `denial_limit`, `clock`, `limits`.
         """
@@ -140,7 +142,7 @@ class Guard:
             raise GuardError(f"option `audit` must be a path or an AuditLog, not {audit!r}")
         try:
             key = load_secret(secret) if secret is not None else None
-            artifact = art.load(path, public_key)
+            artifact = art.load(path, public_key, pin)
             opened = open_store(store) if isinstance(store, str) else store
             log = AuditLog(audit) if isinstance(audit, str) else audit
         except (art.ArtifactError, StoreError, AuditError, SecretError) as err:
@@ -150,7 +152,10 @@ class Guard:
                 "`redact=True` needs a secret: an unkeyed hash of the arguments is reversed by"
                 " trying every value (pass `secret=`)"
             )
-        guard = cls(artifact, opened, log, secret=key, **options)
+        try:
+            guard = cls(artifact, opened, log, secret=key, **options)
+        except RecursionError:  # a program at the nesting limit, loaded from a deep stack
+            raise GuardError("the artifact's program nests too deeply to compile here") from None
         if log is not None:
             guard._open_audit(log)
         return guard

@@ -48,6 +48,11 @@ class DenialLimit:
             )
 
 
+# Nesting a request may have and still be written to the audit log and read back (JSON
+# encoding and decoding recurse; near 900 levels they fail).
+MAX_DEPTH = 64
+
+
 @dataclass(frozen=True)
 class RequestLimits:
     """Caps on one request: name length, argument count, name and string length, nesting, size."""
@@ -61,9 +66,10 @@ class RequestLimits:
 
     def __post_init__(self) -> None:
         for field, value in vars(self).items():
-            if type(value) is not int or not 1 <= value <= 10_000_000:
+            top = MAX_DEPTH if field == "depth" else 10_000_000
+            if type(value) is not int or not 1 <= value <= top:
                 raise GuardError(
-                    f"invalid `RequestLimits`: `{field}` must be an integer from 1 to 10000000, "
+                    f"invalid `RequestLimits`: `{field}` must be an integer from 1 to {top}, "
                     f"not {value!r}"
                 )
 

@@ -9,10 +9,12 @@ becomes code, and every malformed input is a TraceError naming the file and line
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.ir import jsontext
+
+MAX_TRACE_BYTES = 256 << 20
 ADMISSIBLE = "admissible"  # allow, or escalate and then allowed on approval
 REFUSED = "refused"  # anything but allow (the attempted step of a domain violation)
 _DECISIONS = ("action", "event", "approve", "reject", "release")
@@ -60,24 +62,27 @@ class RecordedTrace:
 
 
 def read_trace(path: str) -> RecordedTrace:
-    """Read a trace file in any of the four formats."""
+    """Read a trace file in any of the four formats (at most MAX_TRACE_BYTES)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else "not UTF-8 text"
-        raise TraceError(f"cannot read `{path}`: {why.lower()}") from None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TRACE_BYTES + 1)
+    except OSError as err:
+        raise TraceError(f"cannot read `{path}`: {(err.strerror or str(err)).lower()}") from None
+    if len(data) > MAX_TRACE_BYTES:
+        raise TraceError(f"`{path}` is larger than {MAX_TRACE_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TraceError(f"`{path}` is not UTF-8 (byte {err.start + 1})") from None
     return parse_trace(text, path)
 
 
 def parse_trace(text: str, path: str = "<trace>") -> RecordedTrace:
     """Parse trace text; the format is recognised from the content."""
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
+    try:  # strict JSON: no NaN, no duplicate keys, bounded depth (`verifier.ir.jsontext`)
+        whole = jsontext.loads(text.encode("utf-8", "surrogatepass"), floats=True)
+    except jsontext.JSONTextError:
         whole = None
-    except RecursionError:
-        raise TraceError(f"`{path}` is nested too deeply") from None
     if isinstance(whole, dict) and isinstance(whole.get("states"), list) and "vars" in whole:
         return _itf(whole, path)
     if isinstance(whole, dict) and isinstance(whole.get("files"), list):
@@ -94,9 +99,9 @@ def _json_lines(text: str, path: str) -> list[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            rows.append((number, json.loads(line)))
-        except (json.JSONDecodeError, RecursionError):
-            raise TraceError(f"{path}:{number}: not a JSON value") from None
+            rows.append((number, jsontext.loads(line.encode("utf-8", "surrogatepass"), floats=True)))
+        except jsontext.JSONTextError as err:
+            raise TraceError(f"{path}:{number}: the line is not a JSON step: {err}") from None
     return rows
 
 

@@ -1,8 +1,11 @@
 """IR <-> canonical JSON: the transition program inside an artifact.
 
 Every IR node becomes an object tagged with `"node"` (its class name); tuples become lists and
-spans become `[line, column, end_line, end_column]`. Reading accepts only IR class names, so a
-document can describe a model but never name arbitrary Python objects.
+spans become `[line, column, end_line, end_column]`. Reading accepts only IR class names, only
+strings, integers (never a bool or a float), null, lists and nodes as values, and then checks
+the whole model with `verifier.ir.validate.check_model` before returning it: a document can
+describe a model, never name arbitrary Python objects, and nothing in it reaches generated code
+without having been checked to be an int of the right range or a name that resolves.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from typing import Any
 
 from verifier.diagnostics import Span
 from verifier.ir import model as ir
+from verifier.ir.validate import check_model
+from verifier.ir.wellformed import IRFormatError
+
+__all__ = ["FORMAT", "IRFormatError", "canonical", "from_json", "model_from_json", "to_json"]
 
 FORMAT = 1
 
@@ -46,10 +53,19 @@ _NODES: dict[str, type] = {
 
 # Fields that are not part of the serialized program (the artifact carries the source itself).
 _SKIPPED = {"source"}
-
-
-class IRFormatError(ValueError):
-    """A JSON document that does not describe a model."""
+# Per node class: (field name, required) for every serialized field, and all their names.
+_FIELDS = {
+    name: tuple(
+        (f.name, f.default is dataclasses.MISSING)
+        for f in dataclasses.fields(cls)
+        if f.name not in _SKIPPED
+    )
+    for name, cls in _NODES.items()
+}
+_ALLOWED = {name: {f for f, _ in fields} | {"node"} for name, fields in _FIELDS.items()}
+# The only booleans of the IR (everything else that is 0/1 is an int): written only when true,
+# so a program without them serializes exactly as before they existed.
+_FLAGS = {("IntType", "saturating")}
 
 
 def to_json(value: Any) -> Any:
@@ -57,14 +73,18 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Span):
         return [value.line, value.column, value.end_line, value.end_column]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {"node": type(value).__name__}
+        tag = type(value).__name__
+        out: dict[str, Any] = {"node": tag}
         for f in dataclasses.fields(value):
-            if f.name not in _SKIPPED:
+            if (tag, f.name) in _FLAGS:
+                if getattr(value, f.name) is True:
+                    out[f.name] = True
+            elif f.name not in _SKIPPED:
                 out[f.name] = to_json(getattr(value, f.name))
         return out
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
-    if value is None or isinstance(value, str | int):
+    if value is None or type(value) in (str, int):
         return value
     raise IRFormatError(f"cannot serialize a value of kind {type(value).__name__}")
 
@@ -75,28 +95,33 @@ def from_json(data: Any) -> Any:
         return _node(data)
     if isinstance(data, list):
         return tuple(from_json(v) for v in data)
-    if data is None or isinstance(data, str | int):
+    if data is None or type(data) in (str, int):
         return data
-    raise IRFormatError(f"unexpected JSON value {data!r}")
+    raise IRFormatError(f"a value of kind {type(data).__name__} where an IR value belongs")
 
 
 def _node(data: dict[str, Any]) -> Any:
-    cls = _NODES.get(data.get("node", ""))
-    if cls is None:
-        raise IRFormatError(f"unknown node `{data.get('node')}`")
+    tag = data.get("node")
+    cls = _NODES.get(tag) if isinstance(tag, str) else None
+    if cls is None or not isinstance(tag, str):
+        shown = tag[:40] if type(tag) is str and tag.isprintable() else "?"
+        raise IRFormatError(f"unknown node `{shown}`")
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in _SKIPPED:
-            continue
-        if f.name not in data:
-            if f.default is not dataclasses.MISSING:
+    for name, required in _FIELDS[tag]:
+        if name not in data:
+            if not required:
                 continue
-            raise IRFormatError(f"node `{cls.__name__}` lacks field `{f.name}`")
-        raw = data[f.name]
-        kwargs[f.name] = _span(raw) if f.name == "span" else from_json(raw)
-    extra = set(data) - {f.name for f in dataclasses.fields(cls)} - {"node"}
+            raise IRFormatError(f"node `{tag}` lacks field `{name}`")
+        raw = data[name]
+        if (tag, name) in _FLAGS:
+            if raw is not True:  # absent means false; present, it must be the JSON `true`
+                raise IRFormatError(f"node `{tag}` has a `{name}` that is not `true`")
+            kwargs[name] = True
+        else:
+            kwargs[name] = _span(raw) if name == "span" else from_json(raw)
+    extra = data.keys() - _ALLOWED[tag]
     if extra:
-        raise IRFormatError(f"node `{cls.__name__}` has unknown field `{sorted(extra)[0]}`")
+        raise IRFormatError(f"node `{cls.__name__}` has unknown field `{sorted(extra)[0][:40]}`")
     try:
         return cls(**kwargs)
     except TypeError as err:  # pragma: no cover - dataclass constructors take keywords only
@@ -117,13 +142,18 @@ def model_to_json(model: ir.Model) -> dict[str, Any]:
 
 
 def model_from_json(data: Any, source: str = "") -> ir.Model:
-    """The model described by `model_to_json` output; IRFormatError if it is not one."""
+    """The well-formed model described by `model_to_json` output; IRFormatError otherwise."""
     if not isinstance(data, dict) or data.get("node") != "Model":
         raise IRFormatError("the document is not a model")
-    if data.get("format") != FORMAT:
-        raise IRFormatError(f"unsupported model format {data.get('format')!r}")
+    version = data.get("format")
+    if type(version) is not int or version != FORMAT:
+        shown = version if type(version) is int and abs(version) < 10**9 else "?"
+        raise IRFormatError(f"unsupported model format {shown}")
     body = {k: v for k, v in data.items() if k != "format"}
-    model = _node(body)
+    try:
+        model = check_model(_node(body))
+    except RecursionError:
+        raise IRFormatError("the program nests too deeply") from None
     return dataclasses.replace(model, source=source)
 
 

@@ -5,6 +5,12 @@ the happy path and *defers* every fault to the reference semantics: when a gener
 anything unusual (a value outside its range, an index out of bounds, two writes to one slot),
 it re-runs the instance through `verifier.ir.semantics`, which raises the precise, located error.
 So both paths agree by construction on every outcome, and the tests check that they do.
+
+Nothing of the model reaches the generated source as text: integers (literals, slots, bounds,
+strides) are emitted through `_num`, which accepts only a real `int`; operators and functions
+only through the fixed tables below; parameters and quantified variables only as generated
+identifiers (`a0`, `q1`). A model read from a file is checked by `verifier.ir.validate` first;
+this is the second line of defence, should anything ever pass an unchecked model.
 """
 
 from __future__ import annotations
@@ -24,6 +30,33 @@ Pred = Callable[[State], bool]
 UNROLL_LIMIT = 32  # quantifiers over larger domains become generator expressions
 UNROLL_CHARS = 4000  # nor are bodies unrolled into more code than this
 WIDE_STATE = 48  # above this many slots, successors are built from a list copy
+
+
+_UNARY = {"not": "(not {})", "neg": "(-{})", "singleton": "(1 << {})"}
+_LOGIC = {"and": "({} and {})", "or": "({} or {})", "implies": "((not {}) or {})"}
+_SYMBOLS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "//",
+    "mod": "%",
+    "union": "|",
+    "inter": "&",
+}
+_FUNCS = {"min": "min", "max": "max", "abs": "abs"}
+
+
+def _num(value: object) -> str:
+    """The source text of an int of the model; anything else is refused, never pasted."""
+    if type(value) is not int:
+        raise TypeError(f"refusing to generate code from a {type(value).__name__}")
+    return str(value)
 
 
 class _Fault(Exception):
@@ -79,60 +112,35 @@ class _Gen:
     def expr(self, e: ir.Expr) -> str:
         match e:
             case ir.Lit(value=v):
-                return str(v)
+                return _num(v)
             case ir.Var(slot=slot):
-                return f"s[{slot}]"
+                return f"s[{_num(slot)}]"
             case ir.Local(name=name):
                 return self.names[name]
             case ir.ArrayRead():
                 return f"s[{self.slot_code(e)}]"
             case ir.Unary(op=op, arg=a):
-                inner = self.expr(a)
-                return {
-                    "not": f"(not {inner})",
-                    "neg": f"(-{inner})",
-                    "singleton": f"(1 << {inner})",
-                }[op]
+                return _UNARY[op].format(self.expr(a))
             case ir.Binary():
                 return self.binary(e)
             case ir.Ite(cond=c, then=t, orelse=o):
                 return f"({self.expr(t)} if {self.expr(c)} else {self.expr(o)})"
             case ir.Call(func=fn, args=args):
                 parts = ", ".join(self.expr(a) for a in args)
-                return f"({parts}).bit_count()" if fn == "size" else f"{fn}({parts})"
+                return f"({parts}).bit_count()" if fn == "size" else f"{_FUNCS[fn]}({parts})"
             case ir.Quant():
                 return self.quant(e)
         raise TypeError(f"cannot compile {e!r}")  # pragma: no cover
 
     def binary(self, e: ir.Binary) -> str:
         a, b = self.expr(e.left), self.expr(e.right)
-        match e.op:
-            case "and":
-                return f"({a} and {b})"
-            case "or":
-                return f"({a} or {b})"
-            case "implies":
-                return f"((not {a}) or {b})"
-            case "in":
-                return f"(({b} >> {a}) & 1)"
-            case "diff":
-                return f"({a} & ~{b})"
-        sym = {
-            "eq": "==",
-            "ne": "!=",
-            "lt": "<",
-            "le": "<=",
-            "gt": ">",
-            "ge": ">=",
-            "add": "+",
-            "sub": "-",
-            "mul": "*",
-            "div": "//",
-            "mod": "%",
-            "union": "|",
-            "inter": "&",
-        }[e.op]
-        return f"({a} {sym} {b})"
+        if e.op in _LOGIC:
+            return _LOGIC[e.op].format(a, b)
+        if e.op == "in":
+            return f"(({b} >> {a}) & 1)"
+        if e.op == "diff":
+            return f"({a} & ~{b})"
+        return f"({a} {_SYMBOLS[e.op]} {b})"
 
     def quant(self, e: ir.Quant) -> str:
         values = list(e.domain.values())
@@ -144,35 +152,36 @@ class _Gen:
         if len(values) <= UNROLL_LIMIT and len(body) * len(values) <= UNROLL_CHARS:
             parts = []
             for v in values:
-                self.names[e.var] = str(v)
+                self.names[e.var] = _num(v)
                 parts.append(self.expr(e.body))
             del self.names[e.var]
             if e.kind == "count":
                 return "(" + " + ".join(f"(1 if {p} else 0)" for p in parts) + ")"
             joiner = " and " if e.kind == "all" else " or "
             return "(" + joiner.join(parts) + ")"
-        rng = f"range({values[0]}, {values[-1] + 1})"
+        rng = f"range({_num(values[0])}, {_num(values[-1] + 1)})"
         if e.kind == "count":
             return f"sum(1 for {var} in {rng} if {body})"
         fn = "all" if e.kind == "all" else "any"
         return f"{fn}({body} for {var} in {rng})"
 
     def slot_code(self, e: ir.ArrayRead | ir.Update) -> str:
-        parts = [str(e.base)]
+        parts = [_num(e.base)]
         for dim, stride, idx in zip(e.dims, e.strides, e.indices, strict=True):
-            lo = dim.lo if isinstance(dim, ir.IntType) else 0
+            lo = _num(dim.lo if isinstance(dim, ir.IntType) else 0)
+            size = _num(dim.size())
             code = self.expr(idx)
             if code.lstrip("-").isdigit():
-                off = int(code) - lo
+                off = int(code) - int(lo)
                 if not 0 <= off < dim.size():
-                    return f"_ix({code}, {lo}, {dim.size()})"  # faults at run time, as it must
-                parts.append(str(stride * off))
+                    return f"_ix({code}, {lo}, {size})"  # faults at run time, as it must
+                parts.append(_num(stride * off))
                 continue
             if _statically_inside(idx.type, dim):
-                term = f"({code} - {lo})" if lo else code
+                term = f"({code} - {lo})" if lo != "0" else code
             else:
-                term = f"_ix({code}, {lo}, {dim.size()})"
-            parts.append(term if stride == 1 else f"{stride} * {term}")
+                term = f"_ix({code}, {lo}, {size})"
+            parts.append(term if stride == 1 else f"{_num(stride)} * {term}")
         if all(p.lstrip("-").isdigit() for p in parts):
             return str(sum(int(p) for p in parts))
         return " + ".join(parts)
@@ -189,7 +198,7 @@ def _range_check(t: ir.ScalarType, vt: ir.Type, var: str) -> str | None:
         return None
     if isinstance(vt, ir.IntType) and t.lo <= vt.lo and vt.hi <= t.hi:
         return None
-    return f"not ({t.lo} <= {var} <= {t.hi})"
+    return f"not ({_num(t.lo)} <= {var} <= {_num(t.hi)})"
 
 
 def _transition_source(fn: str, t: ir.Transition, width: int) -> str:
@@ -211,7 +220,7 @@ def _transition_source(fn: str, t: ir.Transition, width: int) -> str:
         check = _range_check(u.type, u.value.type, f"v{i}")
         if check:
             body.append(f"if {check}: raise _Fault")
-        slots.append(gen.slot_code(u) if u.indices else str(u.base))
+        slots.append(gen.slot_code(u) if u.indices else _num(u.base))
     static = all(sl.isdigit() for sl in slots)
     if static and len(set(slots)) == len(slots) and width <= WIDE_STATE:
         target = {int(sl): f"v{i}" for i, sl in enumerate(slots)}

@@ -70,10 +70,15 @@ class BoolType:
 
 @dataclass(frozen=True)
 class IntType:
-    """An integer range lo..hi (inclusive)."""
+    """An integer range lo..hi (inclusive).
+
+    `saturating` marks a declared `lo..hi saturating` range: the front end clamps every write
+    to it, so the IR needs nothing more; the flag is informational and not part of equality.
+    """
 
     lo: int
     hi: int
+    saturating: bool = field(default=False, compare=False)
 
     def size(self) -> int:
         return self.hi - self.lo + 1
@@ -82,7 +87,7 @@ class IntType:
         return range(self.lo, self.hi + 1)
 
     def __str__(self) -> str:
-        return f"{self.lo}..{self.hi}"
+        return f"{self.lo}..{self.hi}" + (" saturating" if self.saturating else "")
 
 
 @dataclass(frozen=True)

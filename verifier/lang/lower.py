@@ -305,7 +305,7 @@ class Lowerer:
                         "bad-range", f"the range `{lo}..{hi}` is empty", t.span, self._range_help()
                     )
                     return None
-                return ir.IntType(lo, hi)
+                return ir.IntType(lo, hi, t.saturating)
             case s.EnumT():
                 return self._enum(name, t.members)
             case s.SetT():

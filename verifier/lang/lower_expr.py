@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from verifier import ir
 from verifier.diagnostics import Span
 from verifier.lang import syntax as s
@@ -537,9 +539,11 @@ class _ExprLowerer:
         self.lw.expanding.append(name)
         self.lw.expanded.add(name)
         try:
-            return _ExprLowerer(self.lw, Scope(bound)).lower(d.decl.body)
+            body = _ExprLowerer(self.lw, Scope(bound)).lower(d.decl.body)
         finally:
             self.lw.expanding.pop()
+        # The inlined body is located at the call, so explanations quote `in_cs(1)`, not `pc[p]`.
+        return dataclasses.replace(body, span=span)
 
     def index(self, e: s.Index) -> ir.Expr:
         exprs: list[s.Expr] = []

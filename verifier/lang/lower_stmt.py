@@ -10,6 +10,7 @@ from verifier import ir
 from verifier.diagnostics import Span
 from verifier.ir.evaluate import EvalError, eval_expr
 from verifier.lang import syntax as s
+from verifier.lang.bounds import check_bound_guards, clamp
 from verifier.lang.lower_array import element, index_lit, paths
 from verifier.lang.scope import MAX_ENUMERATION, Context, Poison, Scope, layout
 from verifier.lang.types import join_types
@@ -34,6 +35,9 @@ def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
     approvals: list[ir.Expr] = []
     updates = _block(lw, d.body, scope, None, guards, approvals)
     approval = _disjoin(approvals) if approvals else None
+    if d.kind == "event":
+        _refuse_event_approvals(lw, d.name.name, d.body)
+        approval = None
     total = 1
     for p in params:
         total *= p.type.size()
@@ -55,7 +59,24 @@ def lower_transition(lw: Context, d: s.TransitionDecl) -> ir.Transition:
         span=d.name.span,
     )
     _check_constant_guards(lw, t)
+    check_bound_guards(lw, t)
     return t
+
+
+def _refuse_event_approvals(lw: Context, name: str, body: tuple[s.Stmt, ...]) -> None:
+    """Report every `needs approval` inside an event: the guard cannot escalate an event."""
+    for st in body:
+        if isinstance(st, s.If):
+            _refuse_event_approvals(lw, name, st.then)
+            _refuse_event_approvals(lw, name, st.orelse)
+        elif isinstance(st, s.Approval):
+            lw.sink.error(
+                "approval-on-event",
+                f"event `{name}` cannot need approval",
+                st.span,
+                "an event reports what already happened, so the guard cannot escalate it; "
+                "put the approval on the action that causes it, or model the decision as an event",
+            )
 
 
 def _block(
@@ -179,6 +200,7 @@ def _update(
         indices.append(index_lit(t.index, v, st.target.span))
         t = t.elem
     assert not isinstance(t, ir.ArrayType)
+    value = clamp(value, t)
     dims, strides = layout(var.type, len(indices))
     return ir.Update(
         name=var.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast as pyast
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -59,6 +60,7 @@ KEYWORDS = frozenset(
         "scenario",
         "scenarios",
         "for",
+        "saturating",
     }
 )
 
@@ -74,6 +76,31 @@ def _lark() -> lark.Lark:
         maybe_placeholders=True,
         cache=False,
     )
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One lexical token, comments and whitespace included, with its span."""
+
+    kind: str  # the grammar's terminal name: NAME, COMMENT, WS, LBRACE, ...
+    text: str
+    span: Span
+
+
+def lex_tokens(text: str) -> list[Tok]:
+    """Every token of text that parses, comments and whitespace included, in order."""
+    return [Tok(t.type, str(t), _span_of(t)) for t in _lark().lex(text, dont_ignore=True)]
+
+
+def lex_prefix(text: str) -> list[Tok]:
+    """The tokens of `text` up to the first character that cannot start one (never raises)."""
+    out: list[Tok] = []
+    try:
+        for tok in _lark().lex(text, dont_ignore=True):
+            out.append(Tok(tok.type, str(tok), _span_of(tok)))
+    except UnexpectedInput:
+        pass
+    return out
 
 
 def _span_of(item: Any) -> Span:
@@ -195,6 +222,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def range_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
         return s.RangeT(ch[0], ch[1], _span_of(meta))
+
+    def saturating_type(self, meta: Any, ch: list[Any]) -> s.RangeT:
+        return s.RangeT(ch[0], ch[1], _span_of(meta), saturating=True)
 
     def enum_type(self, meta: Any, ch: list[Any]) -> s.EnumT:
         return s.EnumT(ch[0], _span_of(meta))

@@ -24,6 +24,7 @@ class RangeT:
     lo: Expr
     hi: Expr
     span: Span = _span()
+    saturating: bool = False  # `lo..hi saturating`: writes clamp; `hi` means "hi or more"
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | 
         if p.trace is not None:
             lines.append(f"shortest counterexample, {_steps(len(p.trace))}:")
             lines.append(_indent(trace_table(model, p.trace)))
+            lines += explanation_lines(model, p)
         return "\n".join(lines)
     if p.verdict == "inconclusive":
         why = f": {p.message}" if p.message else ""
@@ -91,6 +92,29 @@ def _property_block(model: ir.Model, p: PropertyResult, verbose: bool) -> str | 
         )
         return f"{what}: {p.verdict}{decided}"
     return None
+
+
+def explanation_lines(model: ir.Model, p: PropertyResult) -> list[str]:
+    """The guards that admitted each step, then why the last state is a violation."""
+    from verifier.report.explain import admission_text, admissions, violation
+
+    assert p.trace is not None
+    rows = admissions(model, p.trace)
+    lines = []
+    if rows:
+        width = max(len("step"), len(str(len(rows))))
+        lines.append("why each step could be taken (its guards held):")
+        lines += [f"  {k:>{width}}  {admission_text(a)}" for k, a in enumerate(rows, 1)]
+    why = violation(model, p)
+    if why:
+        last = len(p.trace)
+        head = (
+            f"why nothing can happen after step {last}:"
+            if p.kind == "deadlock"
+            else f"why step {last} violates `{p.name}`:"
+        )
+        lines += [head, *(f"  {w}" for w in why)]
+    return lines
 
 
 def _steps(n: int) -> str:

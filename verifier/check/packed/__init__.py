@@ -9,7 +9,7 @@ vectoriser does not handle).
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,8 +18,8 @@ import numpy as np
 from verifier import ir
 from verifier.check import explicit
 from verifier.check.packed.expand import Program, compile_program
-from verifier.check.packed.layout import layout_of
-from verifier.check.packed.search import CHUNK_CELLS, Progress, Search
+from verifier.check.packed.layout import MAX_WIDTH, WORD_BITS, layout_of
+from verifier.check.packed.search import CHUNK_CELLS, Progress, Search, expansion_pool
 from verifier.check.packed.step import compile_instances
 from verifier.check.results import CheckResult, Step, Trace
 from verifier.ir import semantics as sem
@@ -28,9 +28,9 @@ from verifier.ir.evaluate import EvalError
 ENGINE = "explicit-packed"
 
 
-def prepare(model: ir.Model) -> Program | None:
+def prepare(model: ir.Model, word_bits: int = WORD_BITS) -> Program | None:
     """The model compiled for packed search, or None if it cannot be packed."""
-    layout = layout_of(model)
+    layout = layout_of(model, word_bits, MAX_WIDTH if word_bits == WORD_BITS else 1 << 10)
     if layout is None:
         return None
     compiled = compile_instances(model, layout)
@@ -51,25 +51,30 @@ def check_packed(
     progress: Progress | None = None,
     workers: int = 1,
     chunk_cells: int = CHUNK_CELLS,
+    stop: Callable[[], bool] | None = None,
+    word_bits: int = WORD_BITS,
 ) -> CheckResult | None:
     """Check `model` like `check_explicit`, or return None if its states cannot be packed.
 
-    `workers` threads expand frontier chunks ahead of the in-order merge; the result does not
-    depend on their number, nor on `chunk_cells` (frontier rows x instances per chunk).
+    `workers` processes (threads inside a daemon process, which may not fork) expand frontier
+    chunks ahead of the in-order merge; the result does not
+    depend on their number, nor on `chunk_cells` (frontier rows x instances per chunk), nor
+    on `word_bits` (tests use small words to run every model through the multi-word path).
     """
     started = time.perf_counter()
-    prog = prepare(model)
+    prog = prepare(model, word_bits)
     if prog is None:
         return None
     search = Search(prog, deadlock, max_states, progress, workers=workers, cells=chunk_cells)
-    initial = [prog.layout.pack(s) for s in sem.initial_states(model)]
+    search.stop = stop
+    initial = prog.layout.array([prog.layout.pack(s) for s in sem.initial_states(model)])
     if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
+        with expansion_pool(prog, workers) as pool:
             search.pool = pool
-            search.run(np.array(initial, dtype=np.uint64))
+            search.run(initial)
         search.pool = None
     else:
-        search.run(np.array(initial, dtype=np.uint64))
+        search.run(initial)
     try:
         view = _ExplicitView(search)
         props = explicit._property_results(cast(Any, view), deadlock)
@@ -93,7 +98,7 @@ def check_packed(
     )
     if search.complete:
         result.diagnostics.extend(explicit._dead_transitions(model, cov))
-    else:
+    elif not search.stopped:
         result.notes.append(f"stopped after {max_states} states (--max-states)")
     result.seconds = time.perf_counter() - started
     return result
@@ -138,11 +143,11 @@ class _ExplicitView:
         d = self.search.domain_at
         if d is None:
             return None
-        word = int(self.search.levels[d.level][d.row])
+        word = self.search.levels[d.level][d.row]
         inst = self.search.prog.instances[d.instance].inst
         return _At(self.index(d.level, d.row), d.instance, _fault(inst, self.unpack(word)))
 
-    def unpack(self, word: int) -> tuple[int, ...]:
+    def unpack(self, word: object) -> tuple[int, ...]:
         return self.search.prog.layout.unpack(word)
 
     def trace(self, at: int, extra: tuple[int, str] | None = None) -> Trace:

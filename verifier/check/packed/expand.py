@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verifier import ir
+from verifier.check.packed.keys import as_keys, from_keys, keys_equal
 from verifier.check.packed.layout import Layout
 from verifier.check.packed.step import CompiledInstance
 from verifier.check.packed.vector import Batch, Compiler, Node, Tables, as_fn, truth
@@ -114,7 +115,7 @@ def successor_stream(prog: Program, b: Batch) -> Stream:
         errors.append(f.errors)
     if not succ:
         empty = np.zeros(0, dtype=np.int64)
-        return Stream(empty.astype(np.uint64), empty, fired, enabled, errors)
+        return Stream(prog.layout.empty(), empty, fired, enabled, errors)
     return Stream(np.concatenate(succ), np.concatenate(order), fired, enabled, errors)
 
 
@@ -148,6 +149,8 @@ def first_occurrences(
     m = len(succ)
     if m == 0:
         return succ, order, 0
+    if layout.wide:
+        return _first_occurrences_wide(layout, succ, order, k_count)
     idx_bits = max(1, (rows * k_count - 1).bit_length())
     if layout.total_bits + idx_bits <= 64:
         keys = (succ << np.uint64(idx_bits)) | order.astype(np.uint64)
@@ -162,6 +165,21 @@ def first_occurrences(
     repeat = np.flatnonzero(~head[1:])  # ss[i + 1] == ss[i]: the same successor again
     same = ok[repeat + 1] // k_count == ok[repeat] // k_count
     return ss[head], ok[head], m - int(np.count_nonzero(same))
+
+
+def _first_occurrences_wide(
+    layout: Layout, succ: np.ndarray, order: np.ndarray, k_count: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`first_occurrences` for states of several words: sorted by (key, order key)."""
+    keys = as_keys(succ)
+    by_order = np.argsort(order)  # the order keys are distinct
+    perm = by_order[np.argsort(keys[by_order], kind="stable")]
+    ks, ok = keys[perm], order[perm]
+    head = np.ones(len(ks), dtype=np.bool_)
+    head[1:] = ~keys_equal(ks[1:], ks[:-1])
+    repeat = np.flatnonzero(~head[1:])
+    same = ok[repeat + 1] // k_count == ok[repeat] // k_count
+    return from_keys(ks[head], layout.width), ok[head], len(ks) - int(np.count_nonzero(same))
 
 
 def _first_error(errors: list[np.ndarray]) -> tuple[int, int] | None:

@@ -9,17 +9,19 @@ the state, which is by definition the state's BFS parent.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from verifier.check.packed.expand import Chunk, Program, expand, successor_stream
+from verifier.check.packed.keys import as_keys, rows_equal
 from verifier.check.packed.visited import SortedRuns
 from verifier.ir.evaluate import EvalError
 
@@ -65,7 +67,7 @@ class Levels:
             self._dir = tempfile.TemporaryDirectory(prefix="verifier-levels-")
         path = Path(self._dir.name) / f"level{level}.u64"
         states.tofile(path)
-        self.arrays[level] = np.memmap(path, dtype=np.uint64, mode="r", shape=(len(states),))
+        self.arrays[level] = np.memmap(path, dtype=np.uint64, mode="r", shape=states.shape)
 
     def close(self) -> None:
         self.arrays = []
@@ -93,14 +95,16 @@ class Search:
     domain_at: Hit | None = None
     workers: int = 1
     cells: int = CHUNK_CELLS
-    pool: ThreadPoolExecutor | None = None
+    pool: Executor | None = None
+    stop: Callable[[], bool] | None = None
+    stopped: bool = False
 
     def chunk_rows(self) -> int:
         return max(16, self.cells // max(1, len(self.prog.instances)))
 
     def run(self, initial: np.ndarray) -> None:
         self.levels.append(initial)
-        self.visited.add(np.sort(initial))
+        self.visited.add(np.sort(as_keys(initial)))
         self.states = self.generated = len(initial)
         self.fired = np.zeros(len(self.prog.instances), dtype=np.int64)
         started = time.perf_counter()
@@ -121,12 +125,14 @@ class Search:
         frontier = self.levels[level]
         parts: list[np.ndarray] = []
         for start, words, chunk in self.expanded(frontier):
-            fresh = ~self.visited.contains(chunk.uniq)
+            fresh = ~self.visited.contains(as_keys(chunk.uniq))
             limit = self.max_states
             if limit is not None and self.states + int(fresh.sum()) > limit:
                 chunk, fresh = self.truncate(words, chunk, fresh, limit)
-            self.visited.add(chunk.uniq[fresh])
+            self.visited.add(as_keys(chunk.uniq[fresh]))
             parts.append(self.commit(level, start, chunk, fresh))
+            if self.complete and self.stop is not None and self.stop():
+                self.complete, self.stopped = False, True
             if not self.complete:
                 break
         if parts and sum(len(p) for p in parts):
@@ -145,13 +151,20 @@ class Search:
         ahead = 2 * self.workers
         for start in starts:
             words = frontier[start : start + step]
-            pending.append((start, words, self.pool.submit(self.expand, words)))
+            pending.append((start, words, self.submit(words)))
             if len(pending) > ahead:
                 first, w, fut = pending.popleft()
                 yield first, w, self.result(fut, w)
         while pending:
             first, w, fut = pending.popleft()
             yield first, w, self.result(fut, w)
+
+    def submit(self, words: np.ndarray) -> Future[Chunk]:
+        assert self.pool is not None
+        if isinstance(self.pool, ProcessPoolExecutor):  # the worker has the program already
+            want_deadlock = self.deadlock and self.deadlock_at is None
+            return self.pool.submit(_expand_here, words, self.open_props(), want_deadlock)
+        return self.pool.submit(self.expand, words)
 
     def result(self, fut: Future[Chunk], words: np.ndarray) -> Chunk:
         try:
@@ -175,7 +188,7 @@ class Search:
         last = 0 if need < 0 else int(rows[need])
         self.complete = False
         chunk = self.expand(words[: last + 1])
-        return chunk, ~self.visited.contains(chunk.uniq)
+        return chunk, ~self.visited.contains(as_keys(chunk.uniq))
 
     def commit(self, level: int, start: int, chunk: Chunk, fresh: np.ndarray) -> np.ndarray:
         """Record a chunk's counts and findings; return its new states in discovery order."""
@@ -193,10 +206,12 @@ class Search:
         order = np.argsort(chunk.first[fresh])  # first occurrences are distinct
         return chunk.uniq[fresh][order]
 
-    def path(self, level: int, row: int) -> list[tuple[int, int]]:
-        """(word, instance) from an initial state to levels[level][row]; instance -1 first."""
-        word = int(self.levels[level][row])
-        chain: list[tuple[int, int]] = []
+    def path(self, level: int, row: int) -> list[tuple[object, int]]:
+        """(state, instance) from an initial state to levels[level][row]; instance -1 first.
+
+        A state is a packed word (int) or, for wide layouts, a row of words."""
+        word = _state(self.levels[level][row])
+        chain: list[tuple[object, int]] = []
         for lv in range(level, 0, -1):
             parent, k = self.parent_of(lv - 1, word)
             chain.append((word, k))
@@ -205,7 +220,7 @@ class Search:
         chain.reverse()
         return chain
 
-    def parent_of(self, level: int, word: int) -> tuple[int, int]:
+    def parent_of(self, level: int, word: object) -> tuple[object, int]:
         """The first (row, instance) of `level` in exploration order whose successor is `word`."""
         frontier = self.levels[level]
         step = self.chunk_rows()
@@ -213,8 +228,32 @@ class Search:
         for start in range(0, len(frontier), step):
             words = np.asarray(frontier[start : start + step])
             st = successor_stream(self.prog, self.prog.batch(words))
-            hit = st.order[st.succ == np.uint64(word)]
+            hit = st.order[rows_equal(st.succ, word)]  # type: ignore[arg-type]
             if len(hit):
                 row, k = divmod(int(hit.min()), k_count)
-                return int(words[row]), k
+                return _state(words[row]), k
         raise AssertionError("a discovered state has no parent")  # pragma: no cover
+
+
+def _state(value: np.ndarray | np.uint64) -> object:
+    """One packed state out of a batch: an int word, or a copied row of words."""
+    return np.array(value, dtype=np.uint64) if np.ndim(value) else int(value)
+
+
+_PROGRAM: Program | None = None  # the program a forked expansion worker inherited
+
+
+def _expand_here(words: np.ndarray, open_props: dict[int, bool], want_deadlock: bool) -> Chunk:
+    assert _PROGRAM is not None
+    return expand(_PROGRAM, words, open_props, want_deadlock)
+
+
+def expansion_pool(prog: Program, workers: int) -> Executor:
+    """Worker processes that expand chunks of `prog`'s frontier (forked: they inherit the
+    compiled program, which holds closures and cannot be pickled); threads where a process
+    may not fork (inside a daemon worker, or without fork)."""
+    global _PROGRAM
+    if mp.current_process().daemon or "fork" not in mp.get_all_start_methods():
+        return ThreadPoolExecutor(workers)
+    _PROGRAM = prog
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))

@@ -58,7 +58,7 @@ class CompiledInstance:
         self.layout = comp.layout
         env = inst.env
         conjuncts = [c for g in inst.transition.guards for c in _conjuncts(g.cond)]
-        self.mask, self.want, self.never, rest = _split_guard(comp, conjuncts, env)
+        self.tests, self.never, rest = _split_guard(comp, conjuncts, env)
         self.guards: list[Node] = [comp.expr(c, env) for c in rest]
         self.writes = [_compile_update(comp, u, env) for u in inst.transition.updates]
 
@@ -76,14 +76,21 @@ class CompiledInstance:
 
     def candidates(self, b: Batch) -> tuple[np.ndarray | None, Batch]:
         """Rows passing the mask test (None: every row) and the batch of those rows."""
-        if not self.mask:
+        if not self.tests:
             return None, b
-        rows = np.flatnonzero((b.words & self.mask) == self.want)
+        if not self.layout.wide:
+            ((mask, want),) = self.tests.values()
+            rows = np.flatnonzero((b.words & mask) == want)
+            return rows, b.take(rows)
+        ok = np.ones(b.n, dtype=np.bool_)
+        for word, (mask, want) in self.tests.items():
+            ok &= (b.words[:, word] & mask) == want
+        rows = np.flatnonzero(ok)
         return rows, b.take(rows)
 
     def fire(self, b: Batch) -> Fired:
         if self.never:
-            return Fired(NO_ROWS, NO_ROWS, NO_ROWS.astype(np.uint64), NO_ROWS)
+            return Fired(NO_ROWS, NO_ROWS, self.layout.empty(), NO_ROWS)
         rows, sub = self.candidates(b)
         ok, gerr = self.guard(sub)
         base = rows if rows is not None else np.arange(b.n)
@@ -133,7 +140,7 @@ class CompiledInstance:
             extra_rows.append(r)
             extra_new.append(lay.pack(nxt))
         all_rows = np.concatenate([rows, np.array(extra_rows, dtype=np.int64)])
-        all_new = np.concatenate([new, np.array(extra_new, dtype=np.uint64)])
+        all_new = np.concatenate([new, lay.array(extra_new)])
         order = np.argsort(all_rows, kind="stable")
         en = np.union1d(enabled, np.array(on + errors, dtype=np.int64))
         return Fired(en, all_rows[order], all_new[order], np.array(errors, dtype=np.int64))
@@ -148,9 +155,9 @@ def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
 
 def _split_guard(
     comp: Compiler, conjuncts: list[ir.Expr], env: dict[str, int]
-) -> tuple[int, int, bool, list[ir.Expr]]:
-    """(mask, wanted bits, never enabled, remaining conjuncts) for a conjunction."""
-    mask = want = 0
+) -> tuple[dict[int, tuple[int, int]], bool, list[ir.Expr]]:
+    """({word: (mask, wanted bits)}, never enabled, remaining conjuncts) for a conjunction."""
+    tests: dict[int, tuple[int, int]] = {}
     never = False
     rest: list[ir.Expr] = []
     clean = True  # nothing before this conjunct can fault
@@ -164,13 +171,16 @@ def _split_guard(
         slot, value = test
         stored = value - lay.lows[slot]
         bits = lay.masks[slot] << lay.shifts[slot]
+        mask, want = tests.get(lay.word_of(slot), (0, 0))
         if not 0 <= stored <= lay.masks[slot] or (
             mask & bits and want & bits != stored << lay.shifts[slot]
         ):
             never = True
         mask |= bits
         want |= (stored & lay.masks[slot]) << lay.shifts[slot]
-    return mask, want, never, rest
+        if mask:
+            tests[lay.word_of(slot)] = (mask, want)
+    return tests, never, rest
 
 
 def _slot_test(comp: Compiler, e: ir.Expr, env: dict[str, int]) -> tuple[int, int] | None:
@@ -246,12 +256,15 @@ def _compile_update(comp: Compiler, u: ir.Update, env: dict[str, int]) -> Writer
         shift, mask, lo = np.uint64(lay.shifts[k]), np.uint64(lay.masks[k]), lay.lows[k]
         clear = np.uint64(~(lay.masks[k] << lay.shifts[k]) & 0xFFFF_FFFF_FFFF_FFFF)
 
+        word = lay.word_of(k)
+
         def write_static(b: Batch, new: np.ndarray) -> tuple[Arr, Err]:
             v, e = value(b)
             e = orr(e, _out_of_bounds(v, bounds, b.n))
             stored = (np.asarray(v, dtype=np.int64) - lo).astype(np.uint64) & mask
-            np.bitwise_and(new, clear, out=new)
-            np.bitwise_or(new, stored << shift, out=new)
+            col = new[:, word] if new.ndim == 2 else new  # a view: updated in place
+            np.bitwise_and(col, clear, out=col)
+            np.bitwise_or(col, stored << shift, out=col)
             return k, e
 
         return write_static
@@ -264,8 +277,12 @@ def _compile_update(comp: Compiler, u: ir.Update, env: dict[str, int]) -> Writer
         tab = b.tables
         shift, mask = tab.shifts[slots], tab.masks[slots]
         stored = (np.asarray(v, dtype=np.int64) - tab.lows[slots]).astype(np.uint64) & mask
-        np.bitwise_and(new, ~(mask << shift), out=new)
-        np.bitwise_or(new, stored << shift, out=new)
+        if new.ndim == 1:
+            np.bitwise_and(new, ~(mask << shift), out=new)
+            np.bitwise_or(new, stored << shift, out=new)
+            return slots, e
+        at = (np.arange(b.n), tab.words[slots])  # each row's word of its slot
+        new[at] = (new[at] & ~(mask << shift)) | (stored << shift)
         return slots, e
 
     return write_dynamic

@@ -42,7 +42,8 @@ class Batch:
         col = self._cols.get(k)
         if col is None:
             lay = self.layout
-            raw = (self.words >> np.uint64(lay.shifts[k])) & np.uint64(lay.masks[k])
+            src = self.words[:, lay.word_of(k)] if lay.wide else self.words
+            raw = (src >> np.uint64(lay.shifts[k])) & np.uint64(lay.masks[k])
             col = raw.astype(np.int64)
             if lay.lows[k]:
                 col += lay.lows[k]
@@ -56,7 +57,10 @@ class Batch:
     def gather(self, slots: np.ndarray) -> np.ndarray:
         """Per-row read of slot `slots[i]` (slots already clipped into range)."""
         t = self.tables
-        raw = (self.words >> t.shifts[slots]) & t.masks[slots]
+        src = self.words
+        if self.layout.wide:
+            src = src[np.arange(self.n), t.words[slots]]
+        raw = (src >> t.shifts[slots]) & t.masks[slots]
         return raw.astype(np.int64) + t.lows[slots]
 
 
@@ -67,6 +71,7 @@ class Tables:
         self.shifts = layout.shift_table()
         self.masks = layout.mask_table()
         self.lows = layout.low_table()
+        self.words = layout.word_table()
 
 
 def orr(a: Err, b: Err) -> Err:

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from verifier.check.packed.keys import keys_equal
+
 MERGE_FACTOR = 4
 
 
 class SortedRuns:
-    """A set of uint64 keys stored as a few sorted arrays."""
+    """A set of state keys (see keys.py) stored as a few sorted arrays."""
 
     def __init__(self) -> None:
         self.runs: list[np.ndarray] = []
@@ -63,7 +65,7 @@ def contains(runs: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
         needles = keys[todo]
         idx = np.searchsorted(run, needles)
         np.minimum(idx, len(run) - 1, out=idx)
-        hit = run[idx] == needles
+        hit = keys_equal(run[idx], needles)
         found[todo[hit]] = True
         todo = todo[~hit]
     return found

@@ -1,4 +1,4 @@
-"""Symbolic checking with Z3: BMC, k-induction, PDR (Spacer), certificates, a portfolio.
+"""Symbolic checking with Z3: BMC, k-induction, PDR (Spacer), certificates.
 
 The only package that imports z3. `check_symbolic` returns the same `CheckResult` as the
 explicit engine; every counterexample has been replayed through `verifier.ir.semantics`.
@@ -21,7 +21,7 @@ from verifier.check.smt.replay import Path, ReplayError, replay
 from verifier.check.smt.terms import Numbers
 from verifier.check.smt.width import bit_width
 
-ENGINES = ("bmc", "kind", "pdr", "portfolio")
+ENGINES = ("bmc", "kind", "pdr")
 DEFAULT_DEPTH = 50  # bmc's bound and kind's largest k when no --depth is given
 
 __all__ = ["DEFAULT_DEPTH", "ENGINES", "check_symbolic", "run_engine"]
@@ -63,7 +63,7 @@ def run_engine(
 
 def check_symbolic(
     model: ir.Model,
-    engine: str = "portfolio",
+    engine: str = "pdr",
     *,
     depth: int | None = None,
     timeout: float | None = None,
@@ -71,22 +71,17 @@ def check_symbolic(
     simple_path: bool = True,
     certificate: str | None = None,
 ) -> CheckResult:
-    """Decide every property with `engine` (bmc, kind, pdr or portfolio)."""
+    """Decide every property with `engine` (bmc, kind or pdr), in this process."""
     started = time.perf_counter()
-    if engine == "portfolio":
-        from verifier.check.smt.portfolio import run_portfolio
-
-        outcomes = run_portfolio(model, depth=depth, timeout=timeout, deadlock=deadlock)
-    else:
-        pairs = run_engine(
-            model,
-            engine,
-            depth=depth,
-            timeout=timeout,
-            deadlock=deadlock,
-            simple_path=simple_path,
-        )
-        outcomes = [o for _, o in sorted(pairs, key=lambda p: p[0])]
+    pairs = run_engine(
+        model,
+        engine,
+        depth=depth,
+        timeout=timeout,
+        deadlock=deadlock,
+        simple_path=simple_path,
+    )
+    outcomes = [o for _, o in sorted(pairs, key=lambda p: p[0])]
     gs = goals(Encoding(model), deadlock)
     result = CheckResult(model.path, model.source, model, engine=engine)
     result.properties = [to_result(model, g, o) for g, o in zip(gs, outcomes, strict=True)]

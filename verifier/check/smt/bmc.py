@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import z3
 
+from verifier.check.control import Hooks, Status
 from verifier.check.smt.encode import Encoding, State, Step
 from verifier.check.smt.goals import Budget, Goal, Outcome
 from verifier.check.smt.replay import Path, extract
@@ -57,22 +58,37 @@ class Unrolling:
 
 
 def run_bmc(
-    enc: Encoding, goals: Sequence[Goal], depth: int, timeout: float | None
+    enc: Encoding,
+    goals: Sequence[Goal],
+    depth: int,
+    timeout: float | None,
+    hooks: Hooks | None = None,
 ) -> list[Outcome]:
-    """Search for the shortest counterexample of every goal up to `depth` steps."""
+    """Search for the shortest counterexample of every goal up to `depth` steps.
+
+    `hooks` hear each decided goal and each depth reached; goals it says to skip are dropped.
+    """
+    hk = hooks or Hooks()
     outcomes: list[Outcome | None] = [None] * len(goals)
     budgets = [Budget(timeout) for _ in goals]
     un = Unrolling(enc, "b")
     while True:
         k = un.depth
+        hk.status(Status("bmc", depth=k))
         for i, g in enumerate(goals):
-            if outcomes[i] is None:
+            if outcomes[i] is None and not hk.skip(i):
                 outcomes[i] = _probe(un, g, budgets[i])
-        if all(o is not None for o in outcomes) or k >= depth:
+                if outcomes[i] is not None:
+                    hk.outcome(i, outcomes[i])
+        open_goals = [i for i, o in enumerate(outcomes) if o is None and not hk.skip(i)]
+        if not open_goals or k >= depth:
             break
         un.extend()
         if un.check([], Budget(timeout))[0] == z3.unsat:
-            return _exhausted(outcomes, k)
+            done = _exhausted(outcomes, k)
+            for i in open_goals:
+                hk.outcome(i, done[i])
+            return done
     return [
         o or Outcome("unknown", "bmc", note=f"no counterexample up to depth {depth}")
         for o in outcomes

@@ -203,17 +203,59 @@ class Encoding:
     def instance_firings(self, s: State) -> list[Firing]:
         """Every transition instance (concrete arguments) in state `s`."""
         return [
-            self.firing(i.transition, s, [self.nums.val(a) for a in i.args]) for i in self.instances
+            self.firing(i.transition, s, [self.nums.val(a) for a in i.args])
+            for i in self.instances
+            if i.transition.name not in self._summaries
         ]
 
     def deadlock_free(self, s: State) -> z3.BoolRef:
         """Final, or some instance is enabled (or faults, which the domain property reports)."""
-        return z3.Or(self.final(s), *[f.active for f in self.instance_firings(s)])
+        summed = [self._at(active, s) for active, _ in self._summaries.values()]
+        return z3.Or(self.final(s), *summed, *[f.active for f in self.instance_firings(s)])
 
     def domain_safe(self, s: State) -> z3.BoolRef:
         """No instance faults in `s`."""
         errs = [f.err for f in self.instance_firings(s) if f.err is not None]
+        errs += [self._at(err, s) for _, err in self._summaries.values()]
         return z3.Not(z3.Or(*errs)) if errs else z3.BoolVal(True)
+
+    @cached_property
+    def _template(self) -> State:
+        return self.state("%template")
+
+    @cached_property
+    def _summaries(self) -> dict[str, tuple[z3.BoolRef, z3.BoolRef]]:
+        """(some instance active, some instance faults) of each transition with more than
+        SUMMARISE_FROM instances, as quantifier-free formulas over the template state.
+
+        Enumerating the instances of `request(a: 1..50000)` builds 50,000 firings per state
+        (half a minute); eliminating the argument once (z3's `qe`) gives one small formula.
+        A transition whose argument does not eliminate keeps its instances, and so does every
+        transition of a bit-vector encoding (z3's `qe` does not finish on those).
+        """
+        if self.nums != INTS:
+            return {}
+        counts: dict[str, int] = {}
+        for inst in self.instances:
+            counts[inst.transition.name] = counts.get(inst.transition.name, 0) + 1
+        step = self.step("%template")
+        out: dict[str, tuple[z3.BoolRef, z3.BoolRef]] = {}
+        for i, t in enumerate(self.model.transitions):
+            if counts.get(t.name, 0) <= SUMMARISE_FROM:
+                continue
+            args = step.params[i]
+            f = self.firing(t, self._template, args)
+            ranges = _param_ranges(t, args)
+            active = _eliminate(list(args), z3.And(*ranges, f.active))
+            err = _eliminate(list(args), z3.And(*ranges, f.err if f.err is not None else False))
+            if active is not None and err is not None:
+                out[t.name] = (active, err)
+        return out
+
+    def _at(self, formula: z3.BoolRef, s: State) -> z3.BoolRef:
+        """A template formula about state `s`."""
+        pairs = [(a, b) for x, y in zip(self._template, s, strict=True) for a, b in _pairs(x, y)]
+        return z3.substitute(formula, *pairs) if pairs else formula
 
 
 def _guards(tr: Translator, guards: Sequence[ir.Guard]) -> tuple[z3.BoolRef, Err]:
@@ -255,6 +297,33 @@ def number(m: z3.ModelRef, v: Num) -> int:
     """The value of an Int or signed bit-vector term in a model."""
     got = m.eval(v, True)
     return got.as_signed_long() if z3.is_bv_value(got) else got.as_long()
+
+
+SUMMARISE_FROM = 256  # instances of one transition beyond which its argument is eliminated
+QE_MILLISECONDS = 10_000
+
+
+def _pairs(x: Value, y: Value) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+    if isinstance(x, tuple):
+        return list(zip(x, y, strict=True))
+    return [(x, y)]
+
+
+def _eliminate(args: list[Num], body: z3.BoolRef) -> z3.BoolRef | None:
+    """`exists args: body` without the quantifier, or None if z3 cannot eliminate it."""
+    names = {str(a) for a in args}
+    try:
+        tactic = z3.TryFor(z3.Then("simplify", "qe", "simplify"), QE_MILLISECONDS)
+        got = tactic(z3.Exists(args, body))
+    except z3.Z3Exception:
+        return None
+    if len(got) != 1:
+        return None
+    out = z3.And(*got[0]) if len(got[0]) else z3.BoolVal(True)
+    text = out.sexpr()
+    if "exists" in text or "forall" in text or any(n in text for n in names):
+        return None
+    return out
 
 
 def _param_ranges(t: ir.Transition, args: Sequence[Num]) -> list[z3.BoolRef]:

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import z3
 
+from verifier.check.control import Hooks, Status
 from verifier.check.smt.bmc import Unrolling
 from verifier.check.smt.encode import Encoding
 from verifier.check.smt.goals import Budget, Goal, Outcome
 
 
 def run_kind(
-    enc: Encoding, goal: Goal, max_k: int, timeout: float | None, simple_path: bool = True
+    enc: Encoding,
+    goal: Goal,
+    max_k: int,
+    timeout: float | None,
+    simple_path: bool = True,
+    hooks: Hooks | None = None,
 ) -> Outcome:
     """Prove `goal` k-inductive for the smallest k <= max_k, or find a counterexample."""
+    hk = hooks or Hooks()
     budget = Budget(timeout)
     base = Unrolling(enc, "kb")
     step = Unrolling(enc, "ks", from_init=False)
     for k in range(1, max_k + 1):
+        hk.status(Status("kind", k=k, goal=goal.name))
+        if hk.skip(0):
+            return Outcome("unknown", "kind", note="decided by another engine")
         while base.depth < k - 1:
             base.extend()
         res, path = base.check([z3.Not(goal.good(base.states[-1]))], budget, want_path=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import z3
 
+from verifier.check.control import Hooks, Status
 from verifier.check.smt.bmc import Unrolling
 from verifier.check.smt.encode import Encoding, State
 from verifier.check.smt.goals import Budget, Goal, Outcome, goals
@@ -111,10 +112,15 @@ def _quantifier_free(formula: z3.ExprRef) -> z3.ExprRef:
 
 
 def run_pdr_all(
-    enc: Encoding, gs: Sequence[Goal], timeout: float | None, lemmas: Sequence[Goal] = ()
+    enc: Encoding,
+    gs: Sequence[Goal],
+    timeout: float | None,
+    lemmas: Sequence[Goal] = (),
+    hooks: Hooks | None = None,
 ) -> list[Outcome]:
     """Every goal: first those inductive relative to the others found so (cheap, repeated
     until nothing changes), then Spacer on the rest with all proved goals as lemmas."""
+    hk = hooks or Hooks()
     known = list(lemmas)
     out: dict[int, Outcome] = {}
     changed = True
@@ -130,11 +136,18 @@ def run_pdr_all(
                 out[i] = Outcome(
                     "holds", "pdr", detail="inductive invariant", invariant=canon.sexpr()
                 )
+                hk.outcome(i, out[i])
                 known.append(g)
                 changed = True
     for i, g in enumerate(gs):
-        if i not in out:
-            out[i] = run_pdr(enc, g, timeout, known)
-            if out[i].status == "holds" and not g.is_reach:
-                known.append(g)
+        if i in out:
+            continue
+        if hk.skip(i):
+            out[i] = Outcome("unknown", "pdr", note="decided by another engine")
+            continue
+        hk.status(Status("pdr", goal=g.name))
+        out[i] = run_pdr(enc, g, timeout, known)
+        hk.outcome(i, out[i])
+        if out[i].status == "holds" and not g.is_reach:
+            known.append(g)
     return [out[i] for i in range(len(gs))]
