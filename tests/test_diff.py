@@ -53,7 +53,7 @@ def test_small_restriction() -> None:
     assert labels(r.converse) == ["read(l=untrusted)", "send(external=true)"]
     assert r.converse.reason == (
         "refuses `send(external=true)`: `send` requires "
-        "`not (external and (tainted or untrusted in seen))` (line 14)"
+        "`not (external and (tainted or untrusted in seen))` (line 20)"
     )
     assert cli("diff", "examples/diff/mail_old.cap", "examples/diff/mail_restricted.cap")[0] == 0
 
@@ -75,7 +75,7 @@ def test_small_widening_with_its_shortest_trace() -> None:
         "       2  read(l=untrusted)    seen={private, untrusted}\n"
         "       3  send(external=true)  sends=1\n"
         "    OLD refuses `send(external=true)`: `send` requires `not (external and tainted)` "
-        "(line 13)\n"
+        "(line 19)\n"
         "  every trace of OLD is a trace of NEW\n"
         "  reachable states: 24 -> 24 (4.58 -> 4.58 bits, +0.00)\n"
         "  observed: seen, sends\n"

@@ -121,7 +121,8 @@ def replay_file(
         try:
             session = guard.session(f"replay-{number}", recorded.initial)
         except GuardError as err:
-            return ReplayOutcome(steps, steps + 1, recorded.initial_line, None, str(err))
+            where = f"{trace_path}:{max(recorded.initial_line, 1)}"
+            raise ReplayError(f"{where}: malformed step: {err}") from None
         for step in recorded.steps:
             steps += 1
             played = player.play(session, step.kind, step.name, step.args, then_for(step))

@@ -73,7 +73,8 @@ def read_trace(path: str) -> RecordedTrace:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise TraceError(f"`{path}` is not UTF-8 (byte {err.start + 1})") from None
+        line = data[: err.start].count(b"\n") + 1
+        raise TraceError(f"{path}:{line}: the line is not a JSON step: it is not UTF-8") from None
     return parse_trace(text, path)
 
 
@@ -99,7 +100,8 @@ def _json_lines(text: str, path: str) -> list[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            rows.append((number, jsontext.loads(line.encode("utf-8", "surrogatepass"), floats=True)))
+            value = jsontext.loads(line.encode("utf-8", "surrogatepass"), floats=True)
+            rows.append((number, value))
         except jsontext.JSONTextError as err:
             raise TraceError(f"{path}:{number}: the line is not a JSON step: {err}") from None
     return rows
@@ -131,6 +133,10 @@ def _steps(rows: list[tuple[int, Any]], path: str) -> RecordedTrace:
             kind, name = row.get("kind") or "action", row.get("action")
         if kind not in ("action", "event"):
             raise TraceError(f"{path}:{number}: `kind` must be `action` or `event`")
+        if not isinstance(name, str):
+            raise TraceError(
+                f"{path}:{number}: malformed step: the {kind} must be named by a string"
+            )
         expect = ADMISSIBLE if row.get("approved") is True else "allow"
         steps.append(TraceStep(kind, name, row.get("args") or {}, expect, number))
     return RecordedTrace(
