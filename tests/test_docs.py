@@ -100,3 +100,48 @@ def test_claims_in_the_text() -> None:
         "read_untrusted",
         "send",
     ]
+
+
+SCENARIO_SPECS = [b for b in SPECS if "\nscenario " in b.text]
+
+
+def test_the_document_has_scenario_examples() -> None:
+    assert SCENARIO_SPECS
+
+
+@pytest.mark.parametrize("block", SCENARIO_SPECS, ids=[b.id for b in SCENARIO_SPECS])
+def test_example_scenarios_pass(block: Block, tmp_path: Path) -> None:
+    from verifier.testing import run_paths
+
+    spec = tmp_path / "example.cap"
+    spec.write_text(block.text, encoding="utf-8")
+    (result,) = run_paths([str(spec)])
+    assert result.outcomes, "the example declares scenarios"
+    assert [(o.plan.name, o.failure) for o in result.outcomes if not o.passed] == []
+
+
+OVERSPEND = """
+scenario overspend {
+  pay(amount: 2) -> allow
+  pay(amount: 2) -> allow
+  pay(amount: 1) -> deny "paid + amount <= 10"
+}
+"""
+
+
+def test_the_verifier_test_output_shown_is_a_real_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    doc = DOC.read_text(encoding="utf-8")
+    shown = doc[doc.index("$ verifier test payments.cap") :]
+    shown = shown[shown.index("\n") + 1 : shown.index("```")]
+    (spec,) = [b for b in SPECS if b.text.startswith("capability payments_tested")]
+    (tmp_path / "payments.cap").write_text(spec.text + OVERSPEND, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["test", "payments.cap"])
+    assert result.exit_code == 1
+    assert result.output == shown

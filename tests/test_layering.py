@@ -27,8 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     "guard": {"ir", "diagnostics"},
     "monitor": {"guard"},  # the guard's API under its first name
     "gateway": {"guard", "ir", "diagnostics"},  # the MCP gateway in front of the tools
+    "testing": {"diagnostics", "ir", "lang", "check", "report", "guard"},
     "lsp": {"diagnostics", "ir", "lang", "check", "report"},
-    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "lsp", "gateway"},
+    "cli": {"diagnostics", "ir", "lang", "check", "report", "guard", "testing", "lsp", "gateway"},
     "__main__": {"cli"},
     "pytest_plugin": {"diagnostics", "ir", "lang", "check", "report"},  # loaded by pytest only
 }
@@ -41,6 +42,7 @@ FORBIDDEN_LIBS: dict[str, set[str]] = {
     "lang": {"z3", "networkx", "numpy", "click"},
     "check": {"lark", "click"},
     "report": {"lark", "z3", "click"},
+    "testing": {"z3", "click"},
     "lsp": {"lark", "z3", "click"},
 }
 Z3_HOME = "verifier.check.smt"

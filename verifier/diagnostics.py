@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "io": "a file that cannot be read",
     "empty": "a path with no specs",
     "engine": "an engine that cannot run on this spec",
+    "bad-scenario": "a scenario that cannot run as written",
 }
 
 

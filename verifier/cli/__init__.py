@@ -38,6 +38,8 @@ def _register() -> None:
     _add("verifier.cli.guard", "compile_cmd", "keygen", "audit", "replay")
     _add("verifier.cli.certify", "certify", extra="check")
     _add("verifier.cli.operator", "approvals", "approve", "reject", "release")
+    _add("verifier.cli.test", "test_cmd", extra="check")
+    _add("verifier.cli.diff", "diff", extra="check")
     _add("verifier.cli.gateway", "gateway", extra="gateway")
 
 

@@ -24,7 +24,7 @@ from verifier.report.text import render_result
 
 
 def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
-    """Expand folders into their `.cap` files (sorted); report paths that hold none."""
+    """Expand folders into their `.cap` specs (sorted, scenario files `*.test.cap` skipped)."""
     files: list[str] = []
     problems: list[CheckResult] = []
     for path in paths:
@@ -33,7 +33,7 @@ def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
                 os.path.join(root, name)
                 for root, _, names in os.walk(path)
                 for name in names
-                if name.endswith(".cap")
+                if name.endswith(".cap") and not name.endswith(".test.cap")
             )
             if not found:
                 problems.append(_problem(path, "empty", f"no `.cap` files under `{path}`"))

@@ -1,14 +1,9 @@
-"""Offline validation of a recorded agent trace, through the live guard's decision path.
+"""Offline validation of recorded traces, through the live guard's decision path.
 
-A trace is JSON Lines. Each line is a step `{"action": NAME, "args": {...}}` or
-`{"event": NAME, "args": {...}}`; `"kind": "action" | "event"` with `"action": NAME` (the
-shape `verifier check --format json` prints) works too. A first line with `"action": null`
-and a `"state"` chooses the initial state. An action that needs approval is admissible only
-if its line says `"approved": true`.
-
-The trace is untrusted input: each line is parsed as strict JSON (`verifier.ir.jsontext`), and
-a line that is not a step (not UTF-8, not JSON, too deep, NaN, duplicate keys, not an object)
-is a `ReplayError` naming the line, never a traceback and never an inadmissible step.
+Traces are read by `traces` (JSON Lines of steps, the guard's audit log, the JSON report of
+`verifier check`, ITF). Each session of a trace runs in a fresh in-memory session of the
+guard; a step passes when the guard gives the verdict the trace expects: the recorded one for
+an audit log, otherwise admissible (allowed, or escalated and then allowed on approval).
 """
 
 from __future__ import annotations
@@ -17,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.guard.artifact import ArtifactError
-from verifier.guard.decision import ALLOW, ESCALATE
+from verifier.guard.decision import ALLOW, ESCALATE, Decision
 from verifier.guard.monitor import Guard, GuardError
 from verifier.guard.session import Session
-from verifier.ir import jsontext
+from verifier.guard.traces import ADMISSIBLE, REFUSED, TraceError, TraceStep, read_trace
 
-MAX_TRACE_BYTES = 256 << 20
+APPROVER = "replay"
 
 
 class ReplayError(Exception):
@@ -40,76 +35,102 @@ class ReplayOutcome:
     reason: str | None = None
 
 
-def _step(data: Any) -> tuple[str, Any, Any, bool]:
-    if not isinstance(data, dict):
-        raise ValueError("a step must be a JSON object")
-    if "event" in data:
-        kind, name = "event", data["event"]
-    else:
-        kind, name = data.get("kind") or "action", data.get("action")
-    if kind not in ("action", "event"):
-        raise ValueError('`kind` must be "action" or "event"')
-    if not isinstance(name, str):
-        raise ValueError(f"the {kind} must be named by a string")
-    args = data.get("args")
-    return kind, name, {} if args is None else args, data.get("approved") is True
+@dataclass(frozen=True)
+class Played:
+    """What the guard answered to one step (and to the approval that followed, if any)."""
+
+    decision: Decision
+    approval: Decision | None = None
+
+    @property
+    def final(self) -> Decision:
+        return self.approval if self.approval is not None else self.decision
+
+
+class Player:
+    """Runs steps against sessions of one guard, remembering each session's pending approval.
+
+    An approval goes through the operator's side (`guard.approvals`), as in production: approving
+    moves nothing, and the agent's identical retry then commits once, so `escalate then approve`
+    is approve followed by the same proposal again.
+    """
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self._kinds = {t.name: t.kind for t in guard.program.model.transitions}
+        self._pending: dict[str, tuple[str | None, Any, Any]] = {}
+
+    def kind_of(self, name: Any) -> str:
+        """The declared kind of a transition name (an unknown name is proposed as an action)."""
+        return self._kinds.get(name, "action") if isinstance(name, str) else "action"
+
+    def play(
+        self, session: Session, kind: str | None, name: Any, args: Any, then: str | None
+    ) -> Played:
+        """Run one request; `then` (approve or reject) follows an escalation."""
+        kind = kind or self.kind_of(name)
+        if kind in ("approve", "reject"):
+            return Played(self._follow_up(session, kind, retry=False))
+        if kind == "release":
+            self._pending.pop(session.id, None)
+            return Played(self.guard.release(session.id, APPROVER))
+        act = session.propose if kind == "action" else session.observe
+        decision = act(name, args)
+        self._pending[session.id] = (decision.approval_id, name, args)
+        if decision.verdict == ESCALATE and then is not None:
+            return Played(decision, self._follow_up(session, then, retry=True))
+        return Played(decision)
+
+    def _follow_up(self, session: Session, kind: str, retry: bool) -> Decision:
+        """Approve (then, with `retry`, propose the same again) or reject the last escalation."""
+        approval, name, args = self._pending.pop(session.id, (None, None, None))
+        if kind == "reject":
+            return self.guard.approvals.reject(approval or "", APPROVER)
+        decided = self.guard.approvals.approve(approval or "", APPROVER)
+        if not retry or decided.verdict != ALLOW:
+            return decided
+        return session.propose(name, args)  # the approved retry commits, once
+
+
+def then_for(step: TraceStep) -> str | None:
+    """The follow-up a recorded step implies: approve where it must be admissible."""
+    return "approve" if step.expect == ADMISSIBLE else None
+
+
+def matches(expect: str, played: Played) -> bool:
+    """Whether the guard's answer is what the trace expects."""
+    if expect == ADMISSIBLE:
+        return played.final.verdict == ALLOW
+    if expect == REFUSED:
+        return played.decision.verdict != ALLOW
+    return played.decision.verdict == expect
 
 
 def replay_file(
     artifact_path: str, trace_path: str, public_key: str | None = None
 ) -> ReplayOutcome:
-    """Replay every step of `trace_path` against the artifact; stop at the first bad one."""
+    """Replay every session of `trace_path` against the artifact; stop at the first bad step."""
     try:
         guard = Guard.load(artifact_path, public_key=public_key)
-        with open(trace_path, "rb") as fh:
-            data = fh.read(MAX_TRACE_BYTES + 1)
-    except (GuardError, ArtifactError) as err:
+        trace = read_trace(trace_path)
+    except (GuardError, ArtifactError, TraceError) as err:
         raise ReplayError(str(err)) from None
-    except OSError as err:
-        raise ReplayError(f"cannot read `{trace_path}`: {(err.strerror or '').lower()}") from None
-    if len(data) > MAX_TRACE_BYTES:
-        raise ReplayError(f"`{trace_path}` is larger than {MAX_TRACE_BYTES >> 20} MiB")
-    try:
-        return replay_lines(guard, data.split(b"\n"))
-    except ReplayError as err:
-        raise ReplayError(f"{trace_path}:{err}") from None
-
-
-def replay_lines(guard: Guard, lines: list[bytes]) -> ReplayOutcome:
-    """Replay raw JSONL lines in a fresh in-memory session of `guard`.
-
-    ReplayError (its message starting with the line number and a colon) for a line that is
-    not a step; an outcome naming the first inadmissible step otherwise.
-    """
-    session: Session | None = None
+    player = Player(guard)
     steps = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, recorded in enumerate(trace.sessions):
         try:
-            data = jsontext.loads(line, floats=True)
-            if (
-                session is None
-                and isinstance(data, dict)
-                and "state" in data
-                and data.get("action") is None
-                and "event" not in data
-            ):
-                session = guard.session("replay", data["state"])
-                continue
-            kind, name, args, approved = _step(data)
-        except jsontext.JSONTextError as err:
-            raise ReplayError(f"{number}: the line is not a JSON step: {err}") from None
-        except (ValueError, GuardError) as err:
-            raise ReplayError(f"{number}: malformed step: {err}") from None
-        session = session or guard.session("replay")
-        steps += 1
-        decision = session.propose(name, args) if kind == "action" else session.observe(name, args)
-        if decision.verdict == ESCALATE and approved and decision.approval_id:
-            guard.approvals.approve(decision.approval_id, "replay")
-            decision = session.propose(name, args)  # the approved retry commits once
-        if decision.verdict != ALLOW:
-            return ReplayOutcome(
-                steps - 1, steps, number, str(name), f"{decision.verdict}: {decision.reason}"
-            )
+            session = guard.session(f"replay-{number}", recorded.initial)
+        except GuardError as err:
+            where = f"{trace_path}:{max(recorded.initial_line, 1)}"
+            raise ReplayError(f"{where}: malformed step: {err}") from None
+        for step in recorded.steps:
+            steps += 1
+            played = player.play(session, step.kind, step.name, step.args, then_for(step))
+            if not matches(step.expect, played):
+                d = played.final
+                return ReplayOutcome(steps - 1, steps, step.line, str(step.name), _said(d))
     return ReplayOutcome(steps)
+
+
+def _said(d: Decision) -> str:
+    return f"{d.verdict}: {d.reason}" if d.reason else d.verdict

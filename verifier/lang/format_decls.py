@@ -11,6 +11,7 @@ from verifier.lang.format_expr import (
     hang,
     head_alone,
     params_text,
+    quoted,
     type_text,
 )
 from verifier.lang.format_writer import Writer, end_of, start_of
@@ -23,7 +24,7 @@ def write_spec(w: Writer, spec: s.Spec) -> None:
         w.leaf(h.span, [f"capability {h.name.name}{doc_text(h.doc)}"], 0)
     previous_block = False
     for decl in spec.decls:
-        is_block = isinstance(decl, (s.StateBlock, s.TransitionDecl, s.ToolDecl))
+        is_block = isinstance(decl, (s.StateBlock, s.TransitionDecl, s.ScenarioDecl, s.ToolDecl))
         w.force_blank = is_block or previous_block
         write_decl(w, decl)
         previous_block = is_block
@@ -37,6 +38,10 @@ def write_decl(w: Writer, d: s.Decl) -> None:
         head = f"{d.kind} {d.name.name}{params_text(d.params)}{doc_text(d.doc)}"
         braces = w.braces_ending(end_of(d.span))
         w.block(d.span, [head], 0, lambda: write_stmts(w, d.body, 2), braces)
+    elif isinstance(d, s.ScenarioDecl):
+        head = f"scenario {d.name.name}{doc_text(d.doc)}"
+        braces = w.braces_ending(end_of(d.span))
+        w.block(d.span, [head], 0, lambda: _scenario_items(w, d.items), braces)
     elif isinstance(d, s.ToolDecl):  # a binding is kept as written: no canonical layout yet
         w.leading(start_of(d.span), 0)
         w.blank_before(d.span.line)
@@ -60,6 +65,8 @@ def _simple_decl(d: s.Decl) -> list[str]:
         return head_alone("final when", d.cond)
     if isinstance(d, s.PropertyDecl):
         return head_alone(f"{d.kind} {d.name.name}{doc_text(d.doc)}:", d.cond)
+    if isinstance(d, s.ScenariosFor):
+        return [f"scenarios for {quoted(d.spec)}"]
     raise TypeError(f"no layout for {type(d).__name__}")  # pragma: no cover - AST is closed
 
 
@@ -69,6 +76,21 @@ def _enum(d: s.EnumDecl) -> list[str]:
     if len(flat) <= WIDTH:
         return [flat]
     return [f"enum {d.name.name} {{", *(f"  {n}," for n in names), "}"]
+
+
+def _scenario_items(w: Writer, items: tuple[s.ScenarioStep | s.ScenarioState, ...]) -> None:
+    """One step or state check per line, two spaces in."""
+    for item in items:
+        if isinstance(item, s.ScenarioState):
+            w.leaf(item.span, hang(f"{item.kind}:", item.cond, 2), 2)
+            continue
+        args = ", ".join(f"{a.name.name}: {expr_text(a.value)}" for a in item.args)
+        line = f"  {item.name.name}{f'({args})' if item.args else ''} -> {item.verdict.name}"
+        if item.clause is not None:
+            line += f" {quoted(item.clause)}"
+        if item.then is not None:
+            line += f" then {item.then.name}"
+        w.leaf(item.span, [line], 2)
 
 
 def _vars(w: Writer, vs: tuple[s.VarDecl, ...]) -> None:

@@ -26,6 +26,7 @@ from verifier.lang import syntax as s
 from verifier.lang.lower_bind import BindingLowerer
 from verifier.lang.lower_expr import lower_expr
 from verifier.lang.lower_stmt import lower_transition
+from verifier.lang.scenario import Scenario, lower_scenarios
 from verifier.lang.scope import BUILTINS, Def, Poison, Scope
 from verifier.lang.types import describe, mismatch_help, same_kind
 
@@ -79,6 +80,13 @@ class Lowerer:
                     properties.extend(self._property(d))
                 case s.FinalDecl():
                     self._final(d, finals)
+                case s.ScenariosFor():
+                    self.sink.error(
+                        "bad-scenario",
+                        f"this file holds scenarios of `{d.spec}`, not a spec",
+                        d.span,
+                        "run it with `verifier test`; `verifier check` the spec itself",
+                    )
 
         for d in decls:
             self._within_depth(d.span, lower_decl, d)
@@ -580,3 +588,20 @@ def lower_spec_with_warnings(
     lowerer = Lowerer(spec, overrides or {})
     model = lowerer.run()
     return model, lowerer.warnings()
+
+
+def lower_spec_with_scenarios(
+    spec: s.Spec, overrides: Mapping[str, int] | None = None, tests: s.Spec | None = None
+) -> tuple[ir.Model, list[Diagnostic], list[Scenario]]:
+    """Lower a spec and the scenarios in it (or in `tests`, a separate scenario file)."""
+    lowerer = Lowerer(spec, overrides or {})
+    model = lowerer.run()
+    warnings = lowerer.warnings()
+    holder = tests if tests is not None else spec
+    # the scenario file's names resolve in the spec, its diagnostics point into the file
+    lowerer.sink = DiagnosticSink(holder.path)
+    lowerer.source_lines = source_lines(holder.source)
+    scenarios = lower_scenarios(lowerer, model, holder.decls)
+    if lowerer.sink.failed:
+        raise SpecError(lowerer.sink.items)
+    return model, warnings + lowerer.warnings(), scenarios

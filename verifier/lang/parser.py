@@ -57,6 +57,8 @@ KEYWORDS = frozenset(
         "array",
         "any",
         "mod",
+        "scenario",
+        "scenarios",
         "for",
         "saturating",
         "tool",
@@ -259,6 +261,32 @@ class _ToAst(_ToolsToAst):
 
     def reachable_decl(self, meta: Any, ch: list[Any]) -> s.PropertyDecl:
         return self._property("reachable", meta, ch)
+
+    # ---- scenarios
+    def scenario_decl(self, meta: Any, ch: list[Any]) -> s.ScenarioDecl:
+        doc = _string(ch[1]) if ch[1] is not None else None
+        return s.ScenarioDecl(_ident(ch[0]), doc, tuple(ch[2:]), _span_of(meta))
+
+    def scenarios_for(self, meta: Any, ch: list[Any]) -> s.ScenariosFor:
+        return s.ScenariosFor(_string(ch[0]), _span_of(meta))
+
+    def scenario_step(self, meta: Any, ch: list[Any]) -> s.ScenarioStep:
+        args = ch[1] if ch[1] is not None else ()
+        clause = _string(ch[3]) if ch[3] is not None else None
+        then = _ident(ch[4]) if ch[4] is not None else None
+        return s.ScenarioStep(_ident(ch[0]), args, _ident(ch[2]), clause, then, _span_of(meta))
+
+    def step_args(self, meta: Any, ch: list[Any]) -> tuple[s.StepArg, ...]:
+        return _items(ch)
+
+    def step_arg(self, meta: Any, ch: list[Any]) -> s.StepArg:
+        return s.StepArg(_ident(ch[0]), ch[1], _span_of(meta))
+
+    def scenario_state(self, meta: Any, ch: list[Any]) -> s.ScenarioState:
+        return s.ScenarioState("state", ch[0], _span_of(meta))
+
+    def scenario_init(self, meta: Any, ch: list[Any]) -> s.ScenarioState:
+        return s.ScenarioState("init", ch[0], _span_of(meta))
 
     def params(self, meta: Any, ch: list[Any]) -> tuple[s.Param, ...]:
         return _items(ch)

@@ -314,6 +314,50 @@ class PropertyDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class StepArg:
+    name: Ident
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ScenarioStep:
+    """`name(arg: value) -> verdict "clause" then approve`: one step and what the guard says."""
+
+    name: Ident
+    args: tuple[StepArg, ...]
+    verdict: Ident
+    clause: str | None
+    then: Ident | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ScenarioState:
+    """`state: expr` (what must hold at this point) or `init: expr` (which initial state)."""
+
+    kind: str  # "state" | "init"
+    cond: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ScenarioDecl:
+    name: Ident
+    doc: str | None
+    items: tuple[ScenarioStep | ScenarioState, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ScenariosFor:
+    """`scenarios for "spec.cap"`: this file holds scenarios of another spec."""
+
+    spec: str
+    span: Span = _span()
+
+
 # ---- tool bindings (words such as `input`, `below`, `glob` are Idents, checked in lowering)
 
 
@@ -405,6 +449,8 @@ Decl = (
     | TransitionDecl
     | FinalDecl
     | PropertyDecl
+    | ScenarioDecl
+    | ScenariosFor
     | ToolDecl
 )
 
