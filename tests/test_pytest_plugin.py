@@ -39,10 +39,12 @@ def test_specs_are_not_collected_without_the_ini_option(pytester: pytest.Pyteste
 def test_each_spec_is_an_item_with_the_check_verdict(pytester: pytest.Pytester) -> None:
     project(pytester, "verifier_specs = models/*.cap")
     result = run(pytester, "-rA")
-    result.assert_outcomes(passed=1, failed=2)  # other/ is collected but does not match
+    # other/ is collected but does not match; refund_agent.cap declares three scenarios
+    result.assert_outcomes(passed=4, failed=2)
     result.stdout.fnmatch_lines(
         [
             "PASSED models/refund_agent.cap::check",
+            "PASSED models/refund_agent.cap::scenario small_refund",
             "FAILED models/email_label_bug.cap::check*",
             "FAILED models/type_errors.cap::check*",
         ],
@@ -76,7 +78,7 @@ def test_a_bad_engine_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_the_engine_option_is_used(pytester: pytest.Pytester) -> None:
     project(pytester, "verifier_specs = models/refund_*.cap\nverifier_engine = explicit")
     result = run(pytester, "--junitxml=report.xml")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=4)  # the check and the spec's three scenarios
     assert (
         '<property name="verdict" value="proved" />' in (pytester.path / "report.xml").read_text()
     )
@@ -98,5 +100,25 @@ def test_other_plugins_add_items_per_spec(pytester: pytest.Pytester) -> None:
         """
     )
     result = run(pytester, "-rA")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=5)  # check, three declared scenarios, the plugin's item
     result.stdout.fnmatch_lines(["PASSED models/refund_agent.cap::scenario happy path"])
+
+
+def test_each_scenario_is_an_item_and_a_wrong_one_fails_with_its_step(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\ntestpaths = specs\nverifier_specs = specs/*.cap\n")
+    (pytester.path / "specs").mkdir()
+    shutil.copy(ROOT / "tests/data/scenarios/seeded_wrong.cap", pytester.path / "specs")
+    result = run(pytester, "-rA")
+    result.assert_outcomes(passed=1, failed=6)  # one right scenario, five seeded wrong ones
+    result.stdout.fnmatch_lines(  # (the spec itself deadlocks, so its `check` fails too)
+        [
+            "PASSED specs/seeded_wrong.cap::scenario passes",
+            "FAILED specs/seeded_wrong.cap::scenario wrong_verdict*",
+        ]
+    )
+    out = result.stdout.str()
+    assert "Traceback" not in out and "def runtest" not in out
+    assert "FAIL  wrong_verdict (line 37)\nstep 2, line 39: pay(amount: 4)\n" in out
+    assert "- expected: allow\n+ actual:   escalate: `pay` needs approval (line 15)" in out

@@ -10,8 +10,10 @@ directory, one a line; a `*` also crosses folders), for example in pyproject.tom
 Each matching spec (in a folder pytest collects) is one item, `PATH::check`: it passes when
 every property is proved and fails otherwise (violated, inconclusive or invalid, as exit
 statuses 1, 3 and 2 of `verifier check`), its failure text being the rendered report with the
-shortest counterexample. Other plugins add more items per spec through the hook
-`pytest_verifier_collect_spec` (scenarios, for instance).
+shortest counterexample. Each scenario the spec declares is one more item,
+`PATH::scenario NAME`, run through the guard's decision code as `verifier test` runs it; its
+failure text names the first step that did not get the expected verdict. Other plugins add
+more items per spec through the hook `pytest_verifier_collect_spec`.
 """
 
 from __future__ import annotations
@@ -93,8 +95,49 @@ class SpecFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         yield SpecItem.from_parent(self, name="check")
+        yield from _scenario_items(self)
         for items in self.ihook.pytest_verifier_collect_spec(spec=self):
             yield from items or []
+
+
+def _scenario_items(spec: SpecFile) -> Iterator[pytest.Item]:
+    """One item per scenario of a valid spec (an invalid one fails its `check` item)."""
+    try:
+        from verifier.testing.collect import collect
+    except ModuleNotFoundError:
+        return  # the `check` item names the missing extra
+    for unit in collect([_shown(spec.path)]):
+        if unit.model is None:
+            continue
+        for plan in unit.plans:
+            yield ScenarioItem.from_parent(
+                spec, name=f"scenario {plan.name}", model=unit.model, plan=plan
+            )
+
+
+class ScenarioItem(pytest.Item):
+    """Passes when every step of one scenario gets the verdict the scenario expects."""
+
+    def __init__(self, *, model: Any, plan: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model, self.plan = model, plan
+
+    def runtest(self) -> None:
+        from verifier.testing.host import in_memory_guard
+        from verifier.testing.render import outcome_text
+        from verifier.testing.run import Runner
+
+        outcome = Runner(in_memory_guard(self.model)).run(self.plan)
+        if not outcome.passed:
+            raise SpecFailure("\n".join(line.strip() for line in outcome_text(outcome)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, SpecFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, max(self.plan.line - 1, 0), f"scenario {self.plan.name}"
 
 
 class SpecItem(pytest.Item):

@@ -60,13 +60,14 @@ def _unit_text(r: UnitResult, coverage: bool) -> list[str]:
     if not r.outcomes:
         lines.append("  no scenarios")
     for o in r.outcomes:
-        lines.extend(_outcome_text(o))
+        lines.extend(outcome_text(o))
     if coverage and r.coverage is not None and r.outcomes:
         lines.extend(_coverage_text(r.coverage))
     return lines
 
 
-def _outcome_text(o: Outcome) -> list[str]:
+def outcome_text(o: Outcome) -> list[str]:
+    """One scenario's result: `ok` with its steps, or `FAIL` with the first failing step."""
     where = f"line {o.plan.line}" if o.plan.line else o.plan.path
     if o.failure is None:
         return [f"  ok    {o.plan.name} ({o.steps} step{'s' if o.steps != 1 else ''})"]
@@ -171,5 +172,5 @@ def _case(o: Outcome, cls: str) -> Case:
     if f is None:
         return Case(o.plan.name, cls)
     message = f"{f.where}, line {f.line}: {f.what}: expected {f.expected}, got {f.actual}"
-    details = "\n".join(line.strip() for line in _outcome_text(o)[1:])
+    details = "\n".join(line.strip() for line in outcome_text(o)[1:])
     return Case(o.plan.name, cls, "failure", message, details, kind="scenario")
