@@ -177,3 +177,23 @@ def test_every_operator_option_is_documented():
     assert not missing, missing
     for heading in ("approvals list", "approve ID", "reject ID", "release SESSION"):
         assert f"## `verifier {heading}" in doc
+
+
+def test_operator_commands_open_a_keyed_log_and_store_with_the_secret(artifact, tmp_path):
+    from tests.guard_support import write_secret
+
+    secret = str(write_secret(tmp_path / "guard.secret"))
+    store, log = f"sqlite:///{tmp_path / 'g.db'}", str(tmp_path / "audit.jsonl")
+    guard = Guard.load(artifact, store=store, audit=log, secret=secret)
+    session = drafting(guard)
+    d = session.propose(*SEND)
+    conn = ["--artifact", artifact, "--store", store, "--audit", log]
+    unkeyed = run("approve", d.approval_id, "--approver", "alice", *conn)
+    assert unkeyed.exit_code == 2 and unkeyed.output.startswith("error: ")
+    keyed = run("approve", d.approval_id, "--approver", "alice", *conn, "--secret", secret)
+    assert keyed.exit_code == 0, keyed.output
+    assert session.propose(*SEND).verdict == "allow"  # the identical retry commits once
+    guard.close()
+    from verifier.guard.secret import load_secret
+
+    assert verify_file(log, secret=load_secret(secret)).ok

@@ -56,6 +56,12 @@ def _connection(fn: Callable[..., Any]) -> Callable[..., Any]:
             metavar="PEM",
             help="Require the artifact to be signed by this key [env VERIFIER_PUBLIC_KEY].",
         ),
+        click.option(
+            "--secret",
+            envvar="VERIFIER_SECRET",
+            metavar="PATH",
+            help="The running guard's secret, for a keyed log and store [env VERIFIER_SECRET].",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -70,7 +76,13 @@ def _open(conn: dict[str, Any]) -> Guard:
     try:
         audit = conn["audit"]
         log = AuditLog(audit, redact=conn["redact"]) if audit else None
-        return Guard.load(conn["artifact"], store=store, audit=log, public_key=conn["public_key"])
+        return Guard.load(
+            conn["artifact"],
+            store=store,
+            audit=log,
+            public_key=conn["public_key"],
+            secret=conn["secret"],
+        )
     except (GuardError, AuditError) as err:
         _fail(str(err))
 
