@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.cli_support import cli
 from verifier.check.diff import DiffOptions, run_diff
 from verifier.check.refinement import DiffError, Renaming
-from verifier.cli import main
 from verifier.lang.frontend import load_model
 from verifier.report.text import step_label
 
@@ -18,15 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EX = ROOT / "examples/diff"
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def diff(old: str | Path, new: str | Path, **opts: object):  # type: ignore[no-untyped-def]

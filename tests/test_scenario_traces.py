@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.cli_support import cli
 from tests.guard_support import write_artifact
-from verifier.cli import main
 from verifier.guard import AuditLog, Guard
 from verifier.guard.traces import ADMISSIBLE, REFUSED, TraceError, parse_trace
 
@@ -25,15 +24,7 @@ action retry { retries := retries + 1 }
 """
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def check_json(tmp: Path, spec: str) -> Path:

@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.cli_support import cli
 from tests.golden import assert_golden
-from verifier.cli import main
 from verifier.lang.frontend import load_suite
 from verifier.testing import run_paths
 from verifier.testing.render import exit_code
@@ -20,15 +19,7 @@ DATA = ROOT / "tests/data/scenarios"
 AGENT_SPECS = sorted((ROOT / "models").glob("*.cap"))
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 PAYMENTS = """capability payments

@@ -16,7 +16,7 @@ from verifier.check.results import CheckResult, exit_code
 from verifier.cli.options import const_option, parse_consts
 from verifier.cli.progress import Interrupts, ProgressPrinter, catching_signals
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
-from verifier.lang.frontend import load_file
+from verifier.lang.frontend import load_file, specs_under
 from verifier.report.annotations import github_annotations
 from verifier.report.formats import FORMATS, WRITERS
 from verifier.report.itf import trace_to_itf
@@ -29,12 +29,7 @@ def find_specs(paths: Iterable[str]) -> tuple[list[str], list[CheckResult]]:
     problems: list[CheckResult] = []
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(
-                os.path.join(root, name)
-                for root, _, names in os.walk(path)
-                for name in names
-                if name.endswith(".cap") and not name.endswith(".test.cap")
-            )
+            found = specs_under(path)
             if not found:
                 problems.append(_problem(path, "empty", f"no `.cap` files under `{path}`"))
             files.extend(found)

@@ -164,3 +164,13 @@ def _read_text(path: str, span: Span = WHOLE_FILE, origin: str | None = None) ->
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         return _not_utf8(path, data, err)
+
+
+def specs_under(folder: str, scenario_files: bool = False) -> list[str]:
+    """The `.cap` files below `folder`, sorted; `*.test.cap` scenario files only if asked."""
+    return sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(folder)
+        for name in names
+        if name.endswith(".cap") and (scenario_files or not name.endswith(".test.cap"))
+    )

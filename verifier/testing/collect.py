@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from verifier import ir
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.guard.traces import TraceError, read_trace
-from verifier.lang.frontend import load_file, load_suite
+from verifier.lang.frontend import load_file, load_suite, specs_under
 from verifier.testing.run import Plan, plan_of_scenario, plan_of_session
 
 
@@ -32,12 +32,7 @@ def collect(
     units: list[Unit] = []
     for path in paths:
         if os.path.isdir(path):
-            found = sorted(
-                os.path.join(root, name)
-                for root, _, names in os.walk(path)
-                for name in names
-                if name.endswith(".cap")
-            )
+            found = specs_under(path, scenario_files=True)
             if not found:
                 units.append(_problem(path, "empty", f"no `.cap` files under `{path}`"))
             units.extend(_scenarios(p, consts) for p in found)
