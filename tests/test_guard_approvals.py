@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.guard_support import ROOT, write_artifact
-from verifier.guard import Guard
+from verifier.guard import Guard, GuardError
 from verifier.guard.audit import read_records
 from verifier.guard.store import open_store
 
@@ -293,3 +293,37 @@ def test_of_two_operators_deciding_one_approval_at_once_one_wins(artifact, tmp_p
     assert records[-1]["aborts"] == records[-2]["decision_id"]
     assert (records[-2]["kind"], records[-2]["verdict"]) == ("approve", "allow")
     assert session.propose(*SEND).verdict == "escalate"  # nothing was approved
+
+
+def test_an_approval_forged_in_the_store_does_not_verify(artifact, tmp_path):
+    """Whoever can write the store but not read the guard's secret cannot grant an approval."""
+    import hashlib
+    import sqlite3
+
+    from tests.guard_support import write_secret
+
+    db = tmp_path / "g.db"
+    guard = Guard.load(artifact, store=f"sqlite:///{db}", secret=str(write_secret(tmp_path / "s")))
+    session = drafting(guard)
+    d = session.propose(*SEND)
+    assert d.verdict == "escalate"
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute(
+            "SELECT data FROM approvals WHERE id = ?", (d.approval_id,)
+        ).fetchone()
+        data = json.loads(text)
+        fields = data["a"]
+        fields[7], fields[9] = "approved", fields[9] + 3600  # approved, and for an hour more
+        body = json.dumps(fields, separators=(",", ":")).encode()
+        forged = {"a": fields, "d": hashlib.sha256(body).hexdigest()}  # no key: plain SHA-256
+        conn.execute(
+            "UPDATE approvals SET data = ? WHERE id = ?", (json.dumps(forged), d.approval_id)
+        )
+    retry = session.propose(*SEND)
+    assert (retry.verdict, retry.reason) == (
+        "quarantine",
+        "integrity failure: a stored approval does not match its digest",
+    )
+    assert session.state()["state"]["sends"] == 0
+    with pytest.raises(GuardError, match="a stored approval does not match its digest"):
+        guard.approvals.list()

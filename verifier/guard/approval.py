@@ -17,8 +17,16 @@ from typing import Any
 from verifier.guard.boundary import bad_approval_id, bad_id, require_id
 from verifier.guard.decision import ALLOW, DENY, ESCALATE, QUARANTINE, Decision, Outcome
 from verifier.guard.ledger import Ledger
+from verifier.guard.options import GuardError
 from verifier.guard.program import Entry, Refusal, State
-from verifier.guard.store import APPROVED, PENDING, ApprovalRecord, Record
+from verifier.guard.store import (
+    APPROVED,
+    PENDING,
+    ApprovalRecord,
+    IntegrityError,
+    Record,
+    StoreError,
+)
 
 Integrity = Callable[[Record], "Outcome | None"]
 Admissible = Callable[[Record, str, "Entry | Refusal"], Outcome]
@@ -71,7 +79,10 @@ class Approvals:
         """The approvals waiting (`pending`) or granted and not yet spent (`approved`)."""
         if session is not None:
             require_id("session id", session)
-        found = self._ledger.store.approvals(session)
+        try:
+            found = self._ledger.store.approvals(session)
+        except (IntegrityError, StoreError) as err:
+            raise GuardError(f"the approvals cannot be listed: {err}") from None
         return sorted(found, key=lambda a: (a.created, a.id))
 
     def approve(self, approval_id: str, approver: str) -> Decision:

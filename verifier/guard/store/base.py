@@ -120,9 +120,11 @@ def decode_record(session: str, text: str | bytes, key: bytes | None = None) -> 
     return Record(version, tuple(state), rev, quarantine, window, seen, program)
 
 
-def encode_approval(data: ApprovalRecord) -> str:
-    """An approval record as JSON text (a list in field order)."""
-    return json.dumps(list(data), separators=(",", ":"), sort_keys=True)
+def encode_approval(data: ApprovalRecord, key: bytes | None = None) -> str:
+    """An approval record as JSON text: its fields in order and a digest (HMAC under `key`),
+    so that an approval written into the store by hand does not verify."""
+    body = list(data)
+    return json.dumps({"a": body, "d": _digest(body, key)}, separators=(",", ":"))
 
 
 _APPROVAL_TYPES: tuple[tuple[type, ...], ...] = (
@@ -131,12 +133,17 @@ _APPROVAL_TYPES: tuple[tuple[type, ...], ...] = (
 )  # fmt: skip
 
 
-def decode_approval(text: str | bytes) -> ApprovalRecord:
-    """The approval in `text`; IntegrityError unless every field has its type."""
+def decode_approval(text: str | bytes, key: bytes | None = None) -> ApprovalRecord:
+    """The approval in `text`; IntegrityError unless its digest verifies and every field has
+    its type."""
     try:
-        fields = json.loads(text)
-    except (ValueError, RecursionError) as err:
+        data = json.loads(text)
+        fields = data["a"]
+        signed = hmac.compare_digest(_digest(fields, key), str(data["d"]))
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise IntegrityError("a stored approval is malformed") from err
+    if not signed:
+        raise IntegrityError("a stored approval does not match its digest")
     ok = isinstance(fields, list) and len(fields) == len(_APPROVAL_TYPES)
     ok = ok and all(type(v) in t for v, t in zip(fields, _APPROVAL_TYPES, strict=False))
     if not ok or fields[7] not in (PENDING, APPROVED):

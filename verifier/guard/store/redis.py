@@ -110,21 +110,27 @@ class RedisStore:
         return self._write(session, expected_rev, record)
 
     def put_approval(self, approval: ApprovalRecord) -> None:
-        self._call(self._r.hsetnx, self._approvals, approval.id, encode_approval(approval))
+        self._call(
+            self._r.hsetnx, self._approvals, approval.id, encode_approval(approval, self.key)
+        )
         stale = [a for a in self.approvals() if a.expires < time.time() - 3600]
         for a in stale:
             self.replace_approval(a, None)
 
     def get_approval(self, approval_id: str) -> ApprovalRecord | None:
         text = self._call(self._r.hget, self._approvals, approval_id)
-        return None if text is None else decode_approval(text)
+        return None if text is None else decode_approval(text, self.key)
 
     def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
-        found = [decode_approval(t) for t in self._call(self._r.hvals, self._approvals)]
+        found = [decode_approval(t, self.key) for t in self._call(self._r.hvals, self._approvals)]
         return [a for a in found if session is None or a.session == session]
 
     def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
-        args = [old.id, encode_approval(old), "" if new is None else encode_approval(new)]
+        args = [
+            old.id,
+            encode_approval(old, self.key),
+            "" if new is None else encode_approval(new, self.key),
+        ]
         return bool(self._call(self._swap, keys=[self._approvals], args=args))
 
     def close(self) -> None:

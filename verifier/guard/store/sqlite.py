@@ -106,14 +106,19 @@ class SQLiteStore:
         with self._lock:
             self._run(
                 "INSERT OR IGNORE INTO approvals (id, session, expires, data) VALUES (?, ?, ?, ?)",
-                (approval.id, approval.session, approval.expires, encode_approval(approval)),
+                (
+                    approval.id,
+                    approval.session,
+                    approval.expires,
+                    encode_approval(approval, self.key),
+                ),
             )
             self._run("DELETE FROM approvals WHERE expires < ?", (time.time() - 3600,))
 
     def get_approval(self, approval_id: str) -> ApprovalRecord | None:
         with self._lock:
             row = self._run("SELECT data FROM approvals WHERE id = ?", (approval_id,)).fetchone()
-        return None if row is None else decode_approval(row[0])
+        return None if row is None else decode_approval(row[0], self.key)
 
     def approvals(self, session: str | None = None) -> list[ApprovalRecord]:
         sql, params = "SELECT data FROM approvals", ()
@@ -121,19 +126,24 @@ class SQLiteStore:
             sql, params = f"{sql} WHERE session = ?", (session,)  # type: ignore[assignment]
         with self._lock:
             rows = self._run(sql, params).fetchall()
-        return [decode_approval(row[0]) for row in rows]
+        return [decode_approval(row[0], self.key) for row in rows]
 
     def replace_approval(self, old: ApprovalRecord, new: ApprovalRecord | None) -> bool:
         with self._lock:
             if new is None:
                 cur = self._run(
                     "DELETE FROM approvals WHERE id = ? AND data = ?",
-                    (old.id, encode_approval(old)),
+                    (old.id, encode_approval(old, self.key)),
                 )
             else:
                 cur = self._run(
                     "UPDATE approvals SET data = ?, expires = ? WHERE id = ? AND data = ?",
-                    (encode_approval(new), new.expires, old.id, encode_approval(old)),
+                    (
+                        encode_approval(new, self.key),
+                        new.expires,
+                        old.id,
+                        encode_approval(old, self.key),
+                    ),
                 )
             return cur.rowcount == 1
 
