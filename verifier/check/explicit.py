@@ -252,14 +252,21 @@ def _coverage(search: _Search) -> dict[str, int]:
     return cov
 
 
-def _dead_transitions(model: ir.Model, cov: dict[str, int]) -> list[Diagnostic]:
+def _dead_transitions(
+    model: ir.Model, cov: dict[str, int], faulting: str | None = None
+) -> list[Diagnostic]:
+    """A warning per transition that never fires; `faulting` names the one whose firing was
+    the domain violation found, which is blocked by that fault, not by its guards."""
     return [
         Diagnostic(
             "dead-transition",
             "warning",
             f"{t.kind} `{t.name}` never fires in any reachable state",
             t.span,
-            "its guards never all hold; this capability is dead",
+            "its guards hold, but firing it faults (the domain violation reported for it); "
+            "fix the fault and check again"
+            if t.name == faulting
+            else "its guards never all hold; this capability is dead",
             model.path,
         )
         for t in model.transitions
@@ -335,7 +342,9 @@ def check_explicit(
     if not search.states:
         result.diagnostics.append(_no_initial_state(model))
     elif search.complete:
-        result.diagnostics.extend(_dead_transitions(model, cov))
+        d = search.domain
+        faulting = search.compiled.instances[d.instance].transition.name if d else None
+        result.diagnostics.extend(_dead_transitions(model, cov, faulting))
     elif not search.stopped:
         result.notes.append(f"stopped after {max_states} states (--max-states)")
     result.seconds = time.perf_counter() - started

@@ -133,12 +133,43 @@ def _if(
     merged = _pair_element_writes(c, then, orelse, st.span)
     for key in [*then, *(k for k in orelse if k not in then)]:
         proto = then.get(key) or orelse[key]
+        if (key in then) != (key in orelse):  # written in one branch only
+            proto = _guard_indices(proto, c if key in then else neg)
         current = _read_target(proto)
         t_val = then[key].value if key in then else current
         e_val = orelse[key].value if key in orelse else current
         value = ir.Ite(c, t_val, e_val, join_types(t_val.type, e_val.type), st.span)
         merged[key] = _replace_value(proto, value)
     _merge(lw, updates, merged, st.span)
+
+
+def _guard_indices(u: ir.Update, taken: ir.Expr) -> ir.Update:
+    """`u` with every index that may leave its dimension clamped when `taken` is false.
+
+    A write in one branch of an `if` is lowered as a write of either the new value or the
+    element's own value. The element's index must not fault when the branch is not taken
+    (`if h <= 3 { r[h] := ... }` with `h == 5`), so the other branch writes the clamped
+    element back to itself; when the branch is taken the index is used as written.
+    """
+    indices = tuple(_guarded_index(i, dim, taken) for i, dim in zip(u.indices, u.dims, strict=True))
+    if indices == u.indices:
+        return u
+    return ir.Update(u.name, u.base, u.dims, u.strides, indices, u.value, u.type, u.text, u.span)
+
+
+def _guarded_index(i: ir.Expr, dim: ir.IndexType, taken: ir.Expr) -> ir.Expr:
+    it = i.type
+    if not isinstance(dim, ir.IntType) or not isinstance(it, ir.IntType):
+        return i  # enum and bool indices always name an element
+    if dim.lo <= it.lo and it.hi <= dim.hi:
+        return i
+    clamped = ir.Call("min", (i, ir.Lit(dim.hi, ir.IntType(dim.hi, dim.hi), i.span)),
+                      ir.IntType(min(it.lo, dim.hi), min(it.hi, dim.hi)), i.span)  # fmt: skip
+    ct = clamped.type
+    assert isinstance(ct, ir.IntType)
+    clamped = ir.Call("max", (clamped, ir.Lit(dim.lo, ir.IntType(dim.lo, dim.lo), i.span)),
+                      ir.IntType(max(ct.lo, dim.lo), max(ct.hi, dim.lo)), i.span)  # fmt: skip
+    return ir.Ite(taken, i, clamped, join_types(it, clamped.type), i.span)
 
 
 def _merge(

@@ -97,7 +97,9 @@ def check_packed(
         complete=search.complete,
     )
     if search.complete:
-        result.diagnostics.extend(explicit._dead_transitions(model, cov))
+        d = search.domain_at
+        faulting = search.prog.instances[d.instance].inst.transition.name if d else None
+        result.diagnostics.extend(explicit._dead_transitions(model, cov, faulting))
     elif not search.stopped:
         result.notes.append(f"stopped after {max_states} states (--max-states)")
     result.seconds = time.perf_counter() - started
