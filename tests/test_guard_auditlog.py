@@ -152,6 +152,16 @@ def test_redact_needs_a_secret(pin, tmp_path):
         Guard.load(pin, audit=AuditLog(str(tmp_path / "a.jsonl"), redact=True))
 
 
+OPAQUE = {"args_hmac", "prev", "hash", "artifact", "key", "decision_id", "record", "time"}
+
+
+def readable_fields(log: Path) -> str:
+    """Every field of the log's records except digests, ids and the clock, which are random
+    hex or digits and may hold any short number by chance."""
+    records = read_records(str(log))
+    return "\n".join(json.dumps(v) for r in records for k, v in r.items() if k not in OPAQUE)
+
+
 def test_a_redacted_log_hides_values_in_reasons_names_and_hashes(pin, tmp_path):
     secret = write_secret(tmp_path / "guard.secret")
     log = tmp_path / "a.jsonl"
@@ -161,9 +171,8 @@ def test_a_redacted_log_hides_values_in_reasons_names_and_hashes(pin, tmp_path):
     d = s.propose("check_pin", {"pin": 47110})  # out of domain: the reason names the value
     assert d.verdict == "deny" and "47110" in d.reason  # the caller sees its own value...
     s.propose("pin=4711", {})  # a value smuggled into the name
-    text = log.read_text()
-    assert "4711" not in text  # ...the log does not
     records = list(read_records(str(log)))
+    assert "4711" not in readable_fields(log)  # ...the log does not
     assert "args" not in records[0] and "args_sha256" not in records[0]
     hashes = {r["args_hmac"] for r in records if "args_hmac" in r}
     for guess in range(10_000):  # the unkeyed brute force finds nothing
@@ -261,7 +270,7 @@ def test_a_redacted_fail_closed_record_keeps_no_request_text(pin, tmp_path):
     guard = Guard.load(pin, audit=AuditLog(str(log), redact=True), secret=secret)
     d = guard.ledger.failed("s", "action", "pin=4711", {}, "deny", "internal error: bad `4711`")
     assert d.reason == "internal error: bad `4711`"
-    assert "4711" not in log.read_text()
+    assert "4711" not in readable_fields(log)
     last = list(read_records(str(log)))[-1]
     assert (last["name"], last["reason"]) == ("<redacted>", "internal error (redacted)")
 
