@@ -1,9 +1,10 @@
 """A small upstream MCP server with real side effects in one folder: files and an outbox.
 
-Run as `python upstream.py FOLDER [stdio|http PORT]`. Tools: `read_file` (reads FOLDER/path),
-`write_file`, `send_email` (appends the message to FOLDER/outbox.jsonl), `delete_file` and `fetch_page`
-(returns a canned web page that carries a prompt injection). It trusts its caller
-completely: the gateway in front of it is what enforces the policy.
+Run as `python upstream.py FOLDER [stdio|http PORT]`. Tools: `read_file` (reads
+FOLDER/path), `write_file`, `send_email` (appends the message to FOLDER/outbox.jsonl),
+`delete_file` and `fetch_page` (returns a canned web page that carries a prompt
+injection). It trusts its caller completely: the gateway in front of it is what enforces
+the policy.
 """
 
 from __future__ import annotations
