@@ -294,3 +294,34 @@ def test_escalate_then_approve_goes_through_exactly_once(tmp_path: Path) -> None
         ("action", "allow"),
         ("action", "escalate"),
     ], kinds
+
+
+def test_an_unparsable_call_is_never_forwarded(tmp_path: Path) -> None:
+    """Arguments nested past the SDK's JSON limit: dropped unanswered, nothing forwarded."""
+    config = setup_workspace(tmp_path)
+    deep: object = "public/readme.txt"
+    for _ in range(200):  # past the server's JSON depth limit, within the client's
+        deep = [deep]
+
+    async def attack() -> tuple[str, tuple[bool, str]]:
+        params = StdioServerParameters(
+            command=VERIFIER, args=["gateway", str(config)], cwd=str(config.parent)
+        )
+        with anyio.fail_after(60):
+            async with Client(params) as client:
+                try:
+                    with anyio.fail_after(3):
+                        await client.call_tool(
+                            "send_email", {"to": deep, "subject": "", "body": ""}
+                        )
+                    first = "answered"
+                except TimeoutError:
+                    first = "no answer"
+                after = await client.call_tool("read_file", {"path": "public/readme.txt"})
+                return first, (after.is_error, after.content[0].text)
+
+    first, after = anyio.run(attack)
+    assert first == "no answer"
+    assert after == (False, '{\n  "text": "hello\\n",\n  "origin": "workspace"\n}')
+    assert not (tmp_path / "ws" / "outbox.jsonl").exists()
+    assert [(r["name"], r["verdict"]) for r in decisions(tmp_path)] == [("read", "allow")]
