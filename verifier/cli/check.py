@@ -13,7 +13,7 @@ import click
 from verifier.check.control import DEFAULT_BUDGET
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.results import CheckResult, exit_code
-from verifier.cli.options import const_option, parse_consts
+from verifier.cli.options import const_option, engine_option, parse_consts
 from verifier.cli.progress import Interrupts, ProgressPrinter, catching_signals
 from verifier.diagnostics import WHOLE_FILE, Diagnostic
 from verifier.lang.frontend import load_file, specs_under
@@ -131,12 +131,8 @@ def write_itf(result: CheckResult, folder: str, stderr: TextIO) -> None:
     help="Report as text for people, or JSON, SARIF 2.1.0 or JUnit XML for tools.",
 )
 @const_option
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="auto",
-    show_default=True,
-    help="auto: explicit search and the symbolic engines race; the first answer wins.",
+@engine_option(
+    ENGINES, "auto: explicit search and the symbolic engines race; the first answer wins."
 )
 @click.option("--no-deadlock", is_flag=True, help="Do not report deadlocks.")
 @click.option(

@@ -10,7 +10,7 @@ import click
 
 from verifier.check.diff import ENGINES, DiffOptions, growth_bits, run_diff
 from verifier.check.refinement import DiffError, DiffResult, renaming_from
-from verifier.cli.check import const_option, parse_consts
+from verifier.cli.options import const_option, engine_option, parse_consts
 from verifier.lang.frontend import load_or_report
 from verifier.report.diff import render_diff
 
@@ -72,12 +72,8 @@ def growth_verdict(result: DiffResult, budget: float | None) -> tuple[int, str |
     metavar="OLD=NEW",
     help="OLD's name of a variable or transition and NEW's (repeatable).",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="auto",
-    show_default=True,
-    help="explicit product search, the symbolic check, or auto (by the specs' size).",
+@engine_option(
+    ENGINES, "explicit product search, the symbolic check, or auto (by the specs' size)."
 )
 @click.option(
     "--max-growth",

@@ -1,4 +1,4 @@
-"""Options shared by the commands: `--const NAME=VALUE`."""
+"""Options shared by the commands: `--const NAME=VALUE` and `--engine`."""
 
 from __future__ import annotations
 
@@ -34,3 +34,10 @@ def const_option(fn: Any) -> Any:
         metavar="NAME=VALUE",
         help="Override a `const` of the spec (repeatable).",
     )(fn)
+
+
+def engine_option(engines: Sequence[str], help: str) -> Any:
+    """The `--engine` option (default `auto`) of a command that decides properties."""
+    return click.option(
+        "--engine", type=click.Choice(engines), default="auto", show_default=True, help=help
+    )

@@ -9,7 +9,7 @@ import click
 from verifier.check.dispatch import ENGINES, CheckOptions, EngineUnavailable, run_check
 from verifier.check.explicit import TooManyInitialStates, explore
 from verifier.check.results import CheckResult, exit_code
-from verifier.cli.options import const_option, parse_consts
+from verifier.cli.options import const_option, engine_option, parse_consts
 from verifier.diagnostics import render
 from verifier.lang.frontend import load_file
 from verifier.report.html import GraphChoice, render_html
@@ -60,13 +60,7 @@ def _graph(result: CheckResult, project: list[str] | None, max_states: int) -> G
     help="Draw the graph projected onto these state variables.",
 )
 @const_option
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="auto",
-    show_default=True,
-    help="The engine that decides the verdicts, as for `verifier check`.",
-)
+@engine_option(ENGINES, "The engine that decides the verdicts, as for `verifier check`.")
 @click.option(
     "--graph-states",
     type=click.IntRange(min=1),
