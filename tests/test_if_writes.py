@@ -75,3 +75,20 @@ def test_a_taken_branch_still_faults_on_a_bad_index() -> None:
     (domain,) = [p for p in check_explicit(model).properties if p.kind == "domain"]
     assert domain.verdict == "violated"
     assert domain.message == "index 4 of `r` is outside its range 1..3"
+
+
+def test_a_transition_blocked_by_its_fault_is_not_called_dead_for_its_guards() -> None:
+    loaded = load_text(
+        "state { h: 4..5 = 4  r: array[1..3] of bool = false }\n"
+        "action mark { when h == 4  r[h] := true }\n"
+        "action other { when h == 4  h := 5 }\n"
+        "final when h == 5\n"
+    )
+    assert loaded.model is not None
+    result = check_explicit(loaded.model)
+    (dead,) = [d for d in result.diagnostics if d.code == "dead-transition"]
+    assert dead.message == "action `mark` never fires in any reachable state"
+    assert dead.help == (
+        "its guards hold, but firing it faults (the domain violation reported for it); "
+        "fix the fault and check again"
+    )
