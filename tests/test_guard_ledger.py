@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -397,11 +398,17 @@ class Counting:
         return landed
 
 
-def _observe(artifact: str, store: str, count: int) -> tuple[int, int, int]:
-    """Observe `tick` `count` times; (applied, quarantined, compare-and-sets lost)."""
+def _observe(artifact: str, store: str, count: int, start: Any = None) -> tuple[int, int, int]:
+    """Observe `tick` `count` times; (applied, quarantined, compare-and-sets lost).
+
+    `start` is a barrier every worker waits at once its guard is loaded, so that the workers
+    race even on a loaded machine where they would otherwise start one after another.
+    """
     counting = Counting(open_store(store))
     guard = Guard.load(artifact, store=counting)  # type: ignore[arg-type]
     s = guard.session("shared")
+    if start is not None:
+        start.wait()
     applied = quarantined = 0
     for _ in range(count):
         d = s.observe("tick", {})
@@ -424,8 +431,9 @@ def test_events_applied_equal_events_observed_under_contention(kind, how, ticks,
     workers, each = (6, 80) if how == "threads" else (4, 100)
     if how == "threads":  # one Guard per thread
         results: list[tuple[int, int, int]] = []
+        barrier = threading.Barrier(workers)
         threads = [
-            threading.Thread(target=lambda: results.append(_observe(ticks, store, each)))
+            threading.Thread(target=lambda: results.append(_observe(ticks, store, each, barrier)))
             for _ in range(workers)
         ]
         for t in threads:
@@ -433,8 +441,10 @@ def test_events_applied_equal_events_observed_under_contention(kind, how, ticks,
         for t in threads:
             t.join()
     else:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            results = pool.starmap(_observe, [(ticks, store, each)] * workers)
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager, context.Pool(workers) as pool:
+            barrier = manager.Barrier(workers)
+            results = pool.starmap(_observe, [(ticks, store, each, barrier)] * workers)
     applied = sum(a for a, _, _ in results)
     lost = sum(lost for _, _, lost in results)
     observed = workers * each
